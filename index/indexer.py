@@ -1,0 +1,113 @@
+"""Indexing: ingest files into a store, incrementally and without losing good input.
+
+For each file: unchanged content hash -> nothing is written; otherwise the file is
+converted, cleaned and chunked (:mod:`ingest.pipeline`), its passages embedded and
+stored as one unit (:meth:`EmbeddedDocumentStore.replace_document`). A file that
+fails is reported with its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ingest.convert import ConversionError
+from ingest.pipeline import discover, document_id, file_hash, load_document, path_key, to_passages
+from ingest.tokens import token_counter
+from khub.settings import Settings
+
+REPORT_NAME = "ingest-report.json"
+
+
+@dataclass
+class FileResult:
+    """Outcome of one input file: ``status`` is indexed | replaced | unchanged | failed | skipped."""
+
+    path: str
+    status: str
+    passages: int = 0
+    pages: int = 0
+    reason: str | None = None
+    seconds: float = 0.0
+    language: str | None = None
+    source: str | None = None
+
+
+def ingest_paths(
+    paths: list[Path],
+    settings: Settings,
+    store: Any,
+    document_embedder: Any,
+    reindex: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    """Ingest files and folders into ``store``.
+
+    Args:
+        paths: files or folders (folders are walked recursively).
+        settings: chunk size and ignore patterns come from here.
+        store: an :class:`index.embedded_store.EmbeddedDocumentStore` (or compatible).
+        document_embedder: a warmed-up Haystack document embedder.
+        reindex: re-embed and rewrite even unchanged files.
+        on_start: called once with the number of files found.
+        on_file: called after each file with its :class:`FileResult` (progress bars).
+
+    Returns:
+        One result per file found or skipped; also written as JSON to
+        ``<data_dir>/ingest-report.json``.
+    """
+    files, skipped = discover(paths, settings.ingest_ignore)
+    results = [FileResult(path=str(p), status="skipped", reason=reason) for p, reason in skipped]
+    if on_start:
+        on_start(len(files))
+    count = token_counter(settings.embedding_model)
+    for path in files:
+        started = time.perf_counter()
+        result = _ingest_one(path, settings, store, document_embedder, count, reindex)
+        result.seconds = round(time.perf_counter() - started, 3)
+        results.append(result)
+        if on_file:
+            on_file(result)
+    write_report(Path(settings.data_dir), results)
+    return results
+
+
+def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count, reindex: bool) -> FileResult:
+    key = path_key(path)
+    try:
+        doc_id = document_id(path)
+        digest = file_hash(path)
+        record = store.document_record(doc_id)
+        if record and record["content_hash"] == digest and not reindex:
+            return FileResult(key, "unchanged", passages=record["n_passages"],
+                              language=record["meta"].get("language"), source=record["meta"].get("source"))
+        doc = load_document(path)
+        passages = to_passages(doc, count, settings.chunk_max_tokens)
+        if not passages:
+            return FileResult(key, "failed", reason="no passages after chunking (empty text)")
+        embedder.run(documents=passages)
+        meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
+        store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages)
+        return FileResult(key, "replaced" if record else "indexed", passages=len(passages),
+                          pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"])
+    except ConversionError as err:
+        return FileResult(key, "failed", reason=err.reason)
+    except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
+        return FileResult(key, "failed", reason=f"{type(err).__name__}: {err}")
+
+
+def write_report(data_dir: Path, results: list[FileResult]) -> Path:
+    """Write the ingest report (JSON: totals per status and one entry per file)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    totals: dict[str, int] = {}
+    for r in results:
+        totals[r.status] = totals.get(r.status, 0) + 1
+    report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "totals": totals,
+              "files": [asdict(r) for r in results]}
+    out = data_dir / REPORT_NAME
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    return out

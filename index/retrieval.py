@@ -1,0 +1,96 @@
+"""Hybrid retrieval: a BM25 leg and an embedding leg fused with reciprocal rank fusion.
+
+RRF (Cormack, Clarke & Buettcher, "Reciprocal Rank Fusion outperforms Condorcet
+and individual Rank Learning Methods", SIGIR 2009): each passage scores
+``sum_leg weight_leg / (k + rank_leg)`` with 1-based ranks, k = 60 by default.
+Fusing ranks rather than scores needs no calibration between BM25 scores
+(unbounded) and cosine similarities (-1..1).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from haystack import Document, component
+
+from ingest.language import detect_language
+
+Mode = Literal["hybrid", "bm25", "dense"]
+
+
+def reciprocal_rank_fusion(rankings: list[list[Document]], weights: list[float], k: int = 60) -> list[Document]:
+    """Fuse ranked lists of documents by RRF.
+
+    Args:
+        rankings: one ranked list per leg (best first).
+        weights: one weight per leg (1.0 = plain RRF).
+        k: the RRF constant (60 in Cormack et al. 2009).
+
+    Returns:
+        Documents ordered by fused score (``Document.score`` set to it), ties broken
+        by first appearance; each document's ``meta["ranks"]`` maps leg index -> rank.
+    """
+    if len(rankings) != len(weights):
+        raise ValueError("one weight per ranking is required")
+    fused: dict[str, float] = {}
+    docs: dict[str, Document] = {}
+    ranks: dict[str, dict[int, int]] = {}
+    for leg, (ranking, weight) in enumerate(zip(rankings, weights)):
+        for rank, doc in enumerate(ranking, start=1):
+            fused[doc.id] = fused.get(doc.id, 0.0) + weight / (k + rank)
+            docs.setdefault(doc.id, doc)
+            ranks.setdefault(doc.id, {})[leg] = rank
+    order = sorted(fused, key=lambda i: -fused[i])
+    out = []
+    for pid in order:
+        doc = docs[pid]
+        out.append(Document(id=doc.id, content=doc.content, meta=dict(doc.meta), score=fused[pid], embedding=doc.embedding))
+    return out
+
+
+@component
+class HybridRetriever:
+    """BM25 + dense retrieval over a store exposing ``bm25_retrieval`` and ``embedding_retrieval``.
+
+    Args:
+        store: :class:`index.embedded_store.EmbeddedDocumentStore` or the OpenSearch store.
+        text_embedder: a warmed-up Haystack text embedder (``run(text) -> {"embedding"}``).
+        rrf_k, bm25_weight, dense_weight, candidates: see :class:`khub.settings.Settings`.
+    """
+
+    def __init__(self, store: Any, text_embedder: Any, rrf_k: int = 60, bm25_weight: float = 1.0,
+                 dense_weight: float = 1.0, candidates: int = 50):
+        self.store = store
+        self.text_embedder = text_embedder
+        self.rrf_k = rrf_k
+        self.bm25_weight = bm25_weight
+        self.dense_weight = dense_weight
+        self.candidates = candidates
+
+    @component.output_types(documents=list[Document], query_language=str)
+    def run(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
+        """Retrieve ``top_k`` passages for ``query``.
+
+        Args:
+            filters: ``{field: value or [values]}`` (language, source, symbol, doc_id).
+            mode: ``hybrid`` (RRF of both legs), ``bm25`` or ``dense`` (one leg).
+
+        Returns:
+            ``{"documents": [...], "query_language": "en"}``; scores are RRF scores in
+            hybrid mode, BM25 scores or cosine similarities otherwise.
+        """
+        if mode not in ("hybrid", "bm25", "dense"):
+            raise ValueError(f"mode must be hybrid, bm25 or dense, not {mode!r}")
+        language = detect_language(query, default="en") or "en"
+        n = max(top_k, self.candidates)
+        bm25 = self.store.bm25_retrieval(query, language, filters, n) if mode != "dense" else []
+        dense = []
+        if mode != "bm25":
+            embedding = self.text_embedder.run(text=query)["embedding"]
+            dense = self.store.embedding_retrieval(embedding, filters, n)
+        if mode == "bm25":
+            return {"documents": bm25[:top_k], "query_language": language}
+        if mode == "dense":
+            return {"documents": dense[:top_k], "query_language": language}
+        fused = reciprocal_rank_fusion([bm25, dense], [self.bm25_weight, self.dense_weight], self.rrf_k)
+        return {"documents": fused[:top_k], "query_language": language}

