@@ -15,6 +15,7 @@ models get the ``query: ``/``passage: `` prefixes they were trained with.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -79,11 +80,12 @@ class USEDocumentEmbedder:
     def run(self, documents: list[Document]) -> dict[str, Any]:
         """Haystack entry point: ``{"documents": documents}`` with embeddings set."""
         texts = [self._prepare(d) for d in documents]
+        embedded: list[Document] = []
         for start in range(0, len(texts), self.batch_size):
             vectors = self._text.embed(texts[start : start + self.batch_size])
             for doc, vec in zip(documents[start : start + self.batch_size], vectors):
-                doc.embedding = vec.tolist()
-        return {"documents": documents}
+                embedded.append(replace(doc, embedding=vec.tolist()))
+        return {"documents": embedded}
 
 
 def prefixes(settings: Settings) -> tuple[str, str]:

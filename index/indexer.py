@@ -89,7 +89,7 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
         passages = to_passages(doc, count, settings.chunk_max_tokens)
         if not passages:
             return FileResult(key, "failed", reason="no passages after chunking (empty text)")
-        embedder.run(documents=passages)
+        passages = embedder.run(documents=passages)["documents"]
         meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
         store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages)
         return FileResult(key, "replaced" if record else "indexed", passages=len(passages),

@@ -20,13 +20,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.clean import join_cjk
 from ingest.sentences import split_sentences
 from ingest.tokens import TokenCounter
 
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s*(\S.*?)\s*#*\s*$")
 _UN_HEADING = re.compile(r"^\s*(?:[IVXL]{1,5}|[一二三四五六七八九十]{1,3}|[A-Z])\s*[.．、]\s*\S")
 _MULTI_NUMBER_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,4}\.?\s*\S")
-_NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.．]\s*(?!\d)(?=\S)")
+_NUMBERED = re.compile(r"^\s*(\d{1,3})[.．](?!\d)\s*(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?;:。！？；：؟»\")”）]\s*$")
 _SUB_ITEM = re.compile(r"^\s*(?:\(?[a-z]\)|\((?:[ivx]{1,5}|[一二三四五六七八九十]{1,3})\))\s*\S")
 _SHORT_NUMBERED_HEADING_CHARS = 40
@@ -94,7 +95,7 @@ def build_blocks(pages: list[str], numbered_paragraphs: bool, paged: bool) -> li
 
     def flush() -> None:
         nonlocal current, cur_para
-        text = "\n".join(current).strip()
+        text = join_cjk("\n".join(current)).strip()
         if text:
             blocks.append(Block(text=text, page=cur_page, paragraph=cur_para, section=section))
         current = []

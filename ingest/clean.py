@@ -68,9 +68,14 @@ def _normalise_header(line: str) -> str:
     return re.sub(r"\d+", "#", line.strip())
 
 
-def running_lines(pages: list[str], edge: int = 3, min_share: float = 0.5) -> set[str]:
+_NOT_RUNNING = re.compile(r"^\s*#\s*[.．]\s*\S|[。.!?！？]\s*$")
+
+
+def running_lines(pages: list[str], edge: int = 2, min_share: float = 0.5) -> set[str]:
     """Find running headers/footers: lines (digits normalised) among the first or last
     ``edge`` non-empty lines of at least ``min_share`` of the pages (and of 3 pages or more).
+
+    Numbered paragraphs and lines ending a sentence are never running lines.
 
     Returns:
         The normalised forms of such lines (compare with digits replaced by ``#``).
@@ -83,7 +88,7 @@ def running_lines(pages: list[str], edge: int = 3, min_share: float = 0.5) -> se
         edges = {_normalise_header(ln) for ln in lines[:edge] + lines[-edge:]}
         counts.update(edges)
     threshold = max(3, min_share * len(pages))
-    return {line for line, n in counts.items() if n >= threshold and len(line) < 120}
+    return {line for line, n in counts.items() if n >= threshold and len(line) < 120 and not _NOT_RUNNING.search(line)}
 
 
 def clean_pages(pages: list[str], paged: bool) -> list[str]:

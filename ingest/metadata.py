@@ -23,11 +23,13 @@ _NOTE_MARKERS = (
 
 
 def find_symbol(text: str, path: Path | None = None) -> str | None:
-    """The ICCD symbol of a document: first match in its first 3,000 characters, else
+    """The ICCD symbol of a document: the first header line (in the first 3,000 characters)
+    that is a symbol and nothing else, else
     from its file name (``ICCD-COP14-CST5_... -> ICCD/COP(14)/CST/5``), else ``None``."""
-    match = _SYMBOL.search(text[:3000])
-    if match:
-        return match.group(0)
+    for line in text[:3000].split("\n"):
+        match = _SYMBOL.fullmatch(line.strip())
+        if match:  # the symbol stands alone on a header line; symbols cited in the body do not count
+            return match.group(0)
     if path is not None:
         m = _FILE_SYMBOL.search(path.name)
         if m:

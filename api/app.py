@@ -1,0 +1,98 @@
+"""The HTTP API (FastAPI). OpenAPI docs at ``/docs``.
+
+Endpoints: ``GET /search``, ``POST /ask``, ``GET /documents/{id}``, ``GET /health``,
+``GET /stats``. Validation errors are 422 with a ``message`` naming the field.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.service import SearchService
+from khub.settings import Settings
+
+
+class AskRequest(BaseModel):
+    """Body of ``POST /ask``."""
+
+    question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
+    k: int = Field(default=5, ge=1, le=20, description="passages to draw the answer from")
+    language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
+    source: str | None = Field(default=None, description="iccd | manual | convention | wocat | spi")
+    symbol: str | None = Field(default=None, description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
+
+
+def create_app(settings: Settings | None = None, service: SearchService | None = None) -> FastAPI:
+    """Build the FastAPI app. The service (store + model) is opened at startup unless given."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.service = service or SearchService(settings)
+        yield
+
+    app = FastAPI(title="Knowledge Hub Search (khub)", version="0.1.0", lifespan=lifespan,
+                  description="Multilingual evidence search over UNCCD documents with cited passages.")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        parts = [f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'body'))}: {e['msg']}" for e in errors]
+        return JSONResponse(status_code=422, content={"message": "; ".join(parts), "detail": jsonable(errors)})
+
+    @app.exception_handler(ValueError)
+    async def value_error(_: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"message": str(exc)})
+
+    @app.get("/health")
+    async def health(request: Request) -> dict:
+        """Liveness plus store size."""
+        info = request.app.state.service.store.info()
+        return {"status": "ok", "passages": info["passages"], "documents": info["documents"],
+                "embedding_model": info["embedding_model"]}
+
+    @app.get("/search")
+    async def search(
+        request: Request,
+        q: str = Query(..., min_length=1, max_length=2000, description="query text, any UN language"),
+        k: int = Query(10, ge=1, le=100, description="number of results"),
+        language: str | None = Query(None, description="filter: passage language (ISO 639-1)"),
+        source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
+        symbol: str | None = Query(None, description="filter: ICCD symbol"),
+        mode: Literal["hybrid", "bm25", "dense"] = Query("hybrid", description="retrieval legs"),
+    ) -> dict:
+        """Hybrid (BM25 + embedding, RRF) search with filters."""
+        filters = {"language": language, "source": source, "symbol": symbol}
+        return request.app.state.service.search(q, k=k, filters=filters, mode=mode)
+
+    @app.post("/ask")
+    async def ask(request: Request, body: AskRequest) -> dict:
+        """Extractive answer: sentences copied from the top passages, each with a citation [n]."""
+        filters = {"language": body.language, "source": body.source, "symbol": body.symbol}
+        return request.app.state.service.ask(body.question, k=body.k, filters=filters)
+
+    @app.get("/documents/{passage_id}")
+    async def document(request: Request, passage_id: str) -> dict:
+        """One passage with all its metadata."""
+        doc = request.app.state.service.document(passage_id)
+        if doc is None:
+            raise HTTPException(status_code=404, detail=f"no passage with id {passage_id!r}")
+        return doc
+
+    @app.get("/stats")
+    async def stats(request: Request) -> dict:
+        """Store facts and the ingested documents."""
+        return request.app.state.service.stats()
+
+    return app
+
+
+def jsonable(errors: list[dict]) -> list[dict]:
+    """Validation errors with only JSON-serialisable values."""
+    return [{k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v)) for k, v in e.items()} for e in errors]

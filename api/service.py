@@ -1,0 +1,96 @@
+"""The search service shared by the HTTP API and the CLI: both return exactly these dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from haystack import Document
+
+from api.answer import extractive_answer
+from index.embedders import build_embedders
+from index.retrieval import HybridRetriever, Mode
+from index.stores import open_store
+from khub.settings import Settings
+
+RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "language", "source", "path", "section")
+
+
+def result_dict(doc: Document) -> dict[str, Any]:
+    """A search hit as returned by ``GET /search``: id, text, score and citation metadata."""
+    out = {"id": doc.id, "text": doc.content, "score": round(float(doc.score or 0.0), 6)}
+    out.update({f: doc.meta.get(f) for f in RESULT_FIELDS})
+    return out
+
+
+class SearchService:
+    """Opens the configured store and embedding model once; answers search and ask calls.
+
+    Args:
+        settings: the :class:`khub.settings.Settings` to use.
+        store: an already-open store (tests, ingest then search in one process), else opened here.
+    """
+
+    def __init__(self, settings: Settings, store: Any | None = None, embedders: tuple[Any, Any] | None = None):
+        self.settings = settings
+        self.store = store if store is not None else open_store(settings)
+        self.text_embedder, self.document_embedder = embedders or build_embedders(settings)
+        self.retriever = HybridRetriever(
+            self.store, self.text_embedder, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
+            dense_weight=settings.dense_weight, candidates=settings.candidates,
+        )
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for a batch of texts, ``(n, dim)``."""
+        if hasattr(self.text_embedder, "embed"):
+            return self.text_embedder.embed(texts)
+        docs = self.document_embedder.run(documents=[Document(content=t) for t in texts])["documents"]
+        return np.asarray([d.embedding for d in docs], dtype=np.float32)
+
+    def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
+        """``{"query", "query_language", "mode", "filters", "results": [result_dict...]}``.
+
+        Raises:
+            ValueError: empty query, k outside 1..100, unknown filter field or mode.
+        """
+        query = (query or "").strip()
+        if not query:
+            raise ValueError("q: the query is empty")
+        if not 1 <= k <= 100:
+            raise ValueError("k: must be between 1 and 100")
+        filters = {f: v for f, v in (filters or {}).items() if v}
+        out = self.retriever.run(query=query, top_k=k, filters=filters, mode=mode)
+        return {
+            "query": query, "query_language": out["query_language"], "mode": mode, "filters": filters,
+            "results": [result_dict(d) for d in out["documents"]],
+        }
+
+    def ask(self, question: str, k: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An extractive, cited answer: ``{"question", "answer", "sentences", "references", "passages"}``."""
+        question = (question or "").strip()
+        if not question:
+            raise ValueError("question: the question is empty")
+        k = k or self.settings.answer_passages
+        filters = {f: v for f, v in (filters or {}).items() if v}
+        passages = self.retriever.run(query=question, top_k=k, filters=filters)["documents"]
+        q_embedding = self.text_embedder.run(text=question)["embedding"]
+        answer = extractive_answer(q_embedding, passages, self.embed_texts, self.settings.answer_sentences)
+        return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
+
+    def document(self, passage_id: str) -> dict[str, Any] | None:
+        """A stored passage with all its metadata, or None."""
+        docs = self.store.get_documents([passage_id])
+        if not docs:
+            return None
+        d = docs[0]
+        return {"id": d.id, "text": d.content, "meta": d.meta}
+
+    def stats(self) -> dict[str, Any]:
+        """Store facts plus one line per ingested document."""
+        info = self.store.info()
+        info["documents_list"] = [
+            {"doc_id": r["doc_id"], "path": r["path"], "passages": r["n_passages"], **{
+                k: r["meta"].get(k) for k in ("source", "language", "symbol", "title")}}
+            for r in self.store.list_documents()
+        ]
+        return info

@@ -1,0 +1,244 @@
+"""The ``khub`` command line: ingest, search, ask, serve, eval, stats.
+
+Settings come from ``KHUB_*`` environment variables (see ``khub.settings``);
+``--json`` prints exactly what the HTTP API returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from khub.settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Knowledge Hub Search: multilingual evidence search over UNCCD documents.\n\n"
+    "Data dir: $KHUB_DATA_DIR (default ./data). Model: $KHUB_EMBEDDING_MODEL.",
+)
+console = Console(stderr=True)
+out = Console()
+
+LanguageOpt = typer.Option(None, "--language", "-l", help="only passages in this language (ar, zh, en, fr, ru, es)")
+SourceOpt = typer.Option(None, "--source", help="only this source: iccd, manual, convention, wocat, spi")
+SymbolOpt = typer.Option(None, "--symbol", help="only this ICCD symbol, e.g. ICCD/COP(14)/CST/5")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _service(settings: Settings):
+    from api.service import SearchService
+
+    with console.status("loading store and embedding model…"):
+        return SearchService(settings)
+
+
+def _print_json(data) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False))
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="files or folders (.txt, .md, .pdf)"),
+    reindex: bool = typer.Option(False, "--reindex", help="re-embed and rewrite unchanged files too"),
+    as_json: bool = typer.Option(False, "--json", help="print the ingest report as JSON"),
+) -> None:
+    """Ingest files into the store: convert, clean, detect language, chunk, embed, write.
+
+    Unchanged files (same content hash) are skipped; a file that fails is reported
+    with its reason and the others are still ingested.
+    """
+    from index.embedders import build_embedders
+    from index.indexer import REPORT_NAME, ingest_paths
+    from index.stores import open_store
+
+    settings = _settings()
+    with console.status(f"opening store at {settings.data_dir} and model {settings.embedding_model}…"):
+        store = open_store(settings)
+        _, doc_embedder = build_embedders(settings)
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, disable=as_json) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_start(n: int) -> None:
+            progress.update(task, total=n)
+
+        def on_file(result) -> None:
+            progress.update(task, advance=1, description=Path(result.path).name[:50])
+            if result.status == "failed":
+                progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
+
+        results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, on_start=on_start, on_file=on_file)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        _print_json(json.loads((Path(settings.data_dir) / REPORT_NAME).read_text()))
+        return
+    totals: dict[str, int] = {}
+    for r in results:
+        totals[r.status] = totals.get(r.status, 0) + 1
+    table = Table(title=f"ingest summary ({elapsed:.1f} s)")
+    for col in ("status", "files", "passages"):
+        table.add_column(col)
+    for status in ("indexed", "replaced", "unchanged", "failed", "skipped"):
+        if status in totals:
+            table.add_row(status, str(totals[status]), str(sum(r.passages for r in results if r.status == status)))
+    console.print(table)
+    info = store.info()
+    console.print(f"store: {info['passages']} passages from {info['documents']} documents in {settings.data_dir}")
+    if totals.get("failed"):
+        console.print(f"[yellow]{totals['failed']} file(s) failed; see {Path(settings.data_dir) / REPORT_NAME}[/yellow]")
+
+
+def _print_results(data: dict) -> None:
+    table = Table(title=f"{data['query']!r} ({data['query_language']}, {data['mode']})", show_lines=True)
+    for col in ("#", "score", "citation", "text"):
+        table.add_column(col, overflow="fold")
+    for i, r in enumerate(data["results"], start=1):
+        cite = " ".join(
+            x for x in (r.get("symbol") or r.get("title") or "", f"¶{r['paragraph']}" if r.get("paragraph") else "",
+                        f"p.{r['page']}" if r.get("page") else "", f"[{r['language']}]") if x
+        )
+        text = r["text"] if len(r["text"]) < 400 else r["text"][:400] + "…"
+        table.add_row(str(i), f"{r['score']:.4f}", cite + f"\n{r['path']}", text)
+    out.print(table)
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="query text, in any of the six UN languages"),
+    k: int = typer.Option(10, "--k", "-k", min=1, max=100, help="number of results"),
+    language: Optional[str] = LanguageOpt,
+    source: Optional[str] = SourceOpt,
+    symbol: Optional[str] = SymbolOpt,
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
+    as_json: bool = typer.Option(False, "--json", help="print what GET /search returns"),
+) -> None:
+    """Hybrid search (BM25 + multilingual embeddings, reciprocal rank fusion)."""
+    service = _service(_settings())
+    data = service.search(query, k=k, filters={"language": language, "source": source, "symbol": symbol}, mode=mode)
+    _print_json(data) if as_json else _print_results(data)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="a question, in any of the six UN languages"),
+    k: int = typer.Option(5, "--k", "-k", min=1, max=20, help="passages to draw the answer from"),
+    language: Optional[str] = LanguageOpt,
+    source: Optional[str] = SourceOpt,
+    symbol: Optional[str] = SymbolOpt,
+    as_json: bool = typer.Option(False, "--json", help="print what POST /ask returns"),
+) -> None:
+    """Answer with sentences copied from the best passages, each with a citation [n]."""
+    service = _service(_settings())
+    data = service.ask(question, k=k, filters={"language": language, "source": source, "symbol": symbol})
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"[bold]Q:[/bold] {question}\n")
+    out.print(data["answer"] or "[yellow]no answer found[/yellow]")
+    out.print("\n[bold]References[/bold]")
+    for ref in data["references"]:
+        parts = [ref.get("title") or "", ref.get("symbol") or "", f"para. {ref['paragraph']}" if ref.get("paragraph") else "",
+                 f"p. {ref['page']}" if ref.get("page") else "", f"[{ref['language']}]", ref.get("path") or ""]
+        out.print(f"[{ref['n']}] " + ", ".join(p for p in parts if p))
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="bind address (default $KHUB_API_HOST or 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, help="port (default $KHUB_API_PORT or 8000)"),
+    example: bool = typer.Option(True, "--example/--no-example", help="print an example query before serving"),
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    host = host or settings.api_host
+    port = port or settings.api_port
+    service = _service(settings)
+    if example:
+        q = "What did Action Track 3 of the Food Systems Summit aim for"
+        console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
+        _print_results(service.search(q, k=3))
+    uvicorn.run(create_app(settings, service=service), host=host, port=port, log_level="info")
+
+
+@app.command(name="eval")
+def evaluate_cmd(
+    qrels: Path = typer.Argument(..., exists=True, dir_okay=False, help="qrels JSONL file"),
+    k: int = typer.Option(10, "--k", "-k", min=1, max=100, help="cut-off for recall@k and MRR@k"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
+    compare: bool = typer.Option(False, "--compare", help="evaluate bm25, dense and hybrid side by side"),
+    as_json: bool = typer.Option(False, "--json", help="print metrics as JSON"),
+) -> None:
+    """Evaluate retrieval on a qrels file: recall@k, MRR@k, nDCG@10, overall and per query language."""
+    from api.evaluation import evaluate, load_qrels
+
+    try:
+        queries = load_qrels(qrels)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+    service = _service(_settings())
+    modes = ["bm25", "dense", "hybrid"] if compare else [mode]
+    results = {}
+    for m in modes:
+        def run(query: str, n: int, filters: dict, m=m) -> list[str]:
+            return [r["text"] for r in service.search(query, k=n, filters=filters, mode=m)["results"]]
+
+        results[m] = evaluate(queries, run, k=k)
+    if as_json:
+        _print_json({"qrels": str(qrels), "embedding_model": service.settings.embedding_model,
+                     "modes": {m: {key: v for key, v in r.items() if key != "per_query"} for m, r in results.items()}})
+        return
+    table = Table(title=f"{qrels} ({len(queries)} queries)")
+    for col in ("mode", "language", "n", f"recall@{k}", f"MRR@{k}", "nDCG@10"):
+        table.add_column(col)
+    for m, r in results.items():
+        rows = [("all", r["overall"])] + list(r["by_language"].items())
+        for lang, row in rows:
+            table.add_row(m, lang, str(row["queries"]), f"{row[f'recall@{k}']:.3f}", f"{row[f'mrr@{k}']:.3f}", f"{row['ndcg@10']:.3f}")
+    out.print(table)
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /stats returns")) -> None:
+    """What the store holds: passages, documents, model, and one line per document."""
+    from index.stores import open_store
+
+    settings = _settings()
+    store = open_store(settings)
+    info = store.info()
+    docs = store.list_documents()
+    if as_json:
+        info["documents_list"] = docs
+        _print_json(info)
+        return
+    out.print(f"{info['passages']} passages, {info['documents']} documents, model {info['embedding_model']} "
+              f"({info['embedding_dim']}-dim), data dir {settings.data_dir}")
+    table = Table()
+    for col in ("path", "source", "language", "symbol", "passages"):
+        table.add_column(col, overflow="fold")
+    for r in docs:
+        m = r["meta"]
+        table.add_row(r["path"], m.get("source") or "", m.get("language") or "", m.get("symbol") or "", str(r["n_passages"]))
+    out.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()
