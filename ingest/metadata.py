@@ -56,10 +56,10 @@ def classify_source(path: Path, symbol: str | None) -> str:
         return "wocat"
     if "prais" in joined or "manual" in joined:
         return "manual"
-    if "convention" in path.name.lower() or "unccd-convention" in parts:
-        return "convention"
     if symbol or "iccd" in parts or path.name.upper().startswith("ICCD"):
         return "iccd"
+    if "unccd-convention" in parts or path.name.lower().startswith("unccd_convention"):
+        return "convention"
     return "spi"
 
 

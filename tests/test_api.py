@@ -1,0 +1,52 @@
+"""The HTTP API through FastAPI's TestClient, on the real corpus."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(service):
+    with TestClient(create_app(service.settings, service=service)) as c:
+        yield c
+
+
+def test_health(client):
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["passages"] > 1000 and body["documents"] == 22
+
+
+def test_search_returns_cited_results(client):
+    r = client.get("/search", params={"q": "What did Action Track 3 of the Food Systems Summit aim for", "k": 5})
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert len(results) == 5
+    assert set(results[0]) >= {"id", "text", "score", "title", "symbol", "paragraph", "page", "language", "source", "path"}
+    assert any(x["paragraph"] in ("28", "29") and "COP15" in x["path"] for x in results)
+
+
+def test_search_filters(client):
+    r = client.get("/search", params={"q": "drought", "k": 5, "language": "ru"})
+    assert r.status_code == 200 and {x["language"] for x in r.json()["results"]} == {"ru"}
+
+
+def test_validation_errors_name_the_field(client):
+    r = client.get("/search", params={"k": 5})
+    assert r.status_code == 422 and r.json()["message"].startswith("q:")
+    r = client.get("/search", params={"q": "drought", "k": 0})
+    assert r.status_code == 422 and "k:" in r.json()["message"]
+    r = client.post("/ask", json={"k": 3})
+    assert r.status_code == 422 and "question" in r.json()["message"]
+
+
+def test_documents_endpoint(client):
+    hit = client.get("/search", params={"q": "和平森林倡议", "k": 1}).json()["results"][0]
+    doc = client.get(f"/documents/{hit['id']}").json()
+    assert doc["id"] == hit["id"] and doc["text"] == hit["text"] and doc["meta"]["language"] == "zh"
+    assert client.get("/documents/nope:0").status_code == 404
+
+
+def test_openapi_docs(client):
+    assert client.get("/docs").status_code == 200
+    assert "/search" in client.get("/openapi.json").json()["paths"]
