@@ -16,6 +16,7 @@ CONVENTION = CORPORA / "unccd-convention/unccd_convention_1994_en.md"
 MANUAL = CORPORA / "prais4-manual-2022"
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 
 
 @pytest.fixture(scope="session")
