@@ -144,12 +144,15 @@ class EmbeddedDocumentStore:
             return docs
         return [d for d in docs if document_matches_filter(filters, d)]
 
-    def get_documents(self, ids: list[str]) -> list[Document]:
-        """Passages by id, in the order given (unknown ids are left out)."""
+    def get_documents(self, ids: list[str], with_embedding: bool = True) -> list[Document]:
+        """Passages by id, in the order given (unknown ids are left out). Retrieval results
+        leave the embedding out (``with_embedding=False``): converting 512 floats per hit
+        to Python lists costs more than the search itself."""
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
-        rows = self._db.execute(f"SELECT id, content, meta, embedding FROM passages WHERE id IN ({marks})", ids)
+        emb = "embedding" if with_embedding else "NULL"
+        rows = self._db.execute(f"SELECT id, content, meta, {emb} FROM passages WHERE id IN ({marks})", ids)
         by_id = {r[0]: self._row_to_document(r) for r in rows.fetchall()}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -340,7 +343,7 @@ class EmbeddedDocumentStore:
         terms = analyze(query, language)
         hits = self._bm25.search(terms, filters or {}, top_k)
         scores = dict(hits)
-        return [replace(d, score=scores[d.id]) for d in self.get_documents([pid for pid, _ in hits])]
+        return [replace(d, score=scores[d.id]) for d in self.get_documents([pid for pid, _ in hits], with_embedding=False)]
 
     def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None, top_k: int = 10) -> list[Document]:
         """Dense leg: exact cosine similarity (dot product of unit vectors) over every passage.
@@ -365,7 +368,7 @@ class EmbeddedDocumentStore:
             return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        docs = self.get_documents([self._ids[i] for i in top])
+        docs = self.get_documents([self._ids[i] for i in top], with_embedding=False)
         return [replace(d, score=float(scores[i])) for d, i in zip(docs, top)]
 
     def close(self) -> None:

@@ -1,0 +1,53 @@
+"""Build the development qrels in bench/qrels/ from the corpus.
+
+    .venv/bin/python bench/build_qrels.py
+
+* cross-lingual (``crosslingual.jsonl``): aligned segments of the PRAIS 2022
+  reporting manual (bench/data/segments_aligned.jsonl). A segment in ar/es/fr/ru/zh
+  is the query and the English segment the gold, with filter ``language=en``; and
+  the reverse (English query, gold in zh/ar/ru with that language as filter).
+  Segments are taken at a fixed stride (deterministic) among those of 120-600
+  English characters whose gold text occurs verbatim (whitespace aside) in the
+  corpus file, so a relevant passage exists.
+* The ICCD question set (``iccd_questions.jsonl``) is written by hand: questions in
+  English, French and Chinese about the three Chinese ICCD documents; the gold
+  is a distinctive substring of the answering paragraph.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WS = re.compile(r"\s+")
+PER_LANGUAGE = 12
+
+
+def corpus_text(lang: str) -> str:
+    folder = ROOT / "corpora/prais4-manual-2022" / lang
+    return WS.sub("", "".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))))
+
+
+def main() -> None:
+    rows = [json.loads(line) for line in (ROOT / "bench/data/segments_aligned.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = {lang: corpus_text(lang) for lang in ("en", "ar", "es", "fr", "ru", "zh")}
+    usable = [r for r in rows if 120 <= len(r["en"]) <= 600 and all(WS.sub("", r[l]) in texts[l] for l in texts)
+              and len({r[l] for l in texts}) == len(texts)]  # untranslated (English fallback) segments are left out
+    out = []
+    for i, lang in enumerate(("ar", "es", "fr", "ru", "zh")):
+        for j, r in enumerate(usable[i :: max(1, len(usable) // PER_LANGUAGE)][:PER_LANGUAGE]):
+            out.append({"id": f"x-{lang}-en-{r['module']}-{r['seq']}", "query": r[lang], "language": lang,
+                        "relevant_text": [r["en"]], "filters": {"language": "en"}})
+    for i, lang in enumerate(("zh", "ar", "ru")):
+        for r in usable[i + 5 :: max(1, len(usable) // PER_LANGUAGE)][:PER_LANGUAGE]:
+            out.append({"id": f"x-en-{lang}-{r['module']}-{r['seq']}", "query": r["en"], "language": "en",
+                        "relevant_text": [r[lang]], "filters": {"language": lang}})
+    path = ROOT / "bench/qrels/crosslingual.jsonl"
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in out), encoding="utf-8")
+    print(f"{len(out)} queries from {len(usable)} usable segments -> {path}")
+
+
+if __name__ == "__main__":
+    main()
