@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
 import numpy as np
 from haystack import Document
 
@@ -21,6 +23,13 @@ _MIN_SENTENCE_CHARS = 12
 #: Score penalty per rank position of the passage a sentence comes from: prefers
 #: sentences of better-ranked passages when similarities are close.
 _RANK_PENALTY = 0.01
+#: Sentences scoring below this share of the best sentence's score are left out, so a
+#: short answer is preferred to one padded with unrelated sentences.
+_RELATIVE_FLOOR = 0.6
+#: Penalty for a "sentence" with no final punctuation: usually a heading or a table cell.
+_FRAGMENT_PENALTY = 0.05
+_LABEL = re.compile(r"^\s*(?:\d{1,3}\.|[a-z]\)|\([ivx]{1,4}\))\s*")
+_FINAL = re.compile(r"[.!?;。！？；؟]\s*$")
 
 
 def reference(n: int, doc: Document) -> dict[str, Any]:
@@ -54,13 +63,18 @@ def extractive_answer(question_embedding: list[float], passages: list[Document],
                 candidates.append((sentence, rank))
     if not candidates:
         return {"answer": "", "sentences": [], "references": []}
-    vectors = np.asarray(embed([s for s, _ in candidates]), dtype=np.float32)
+    # paragraph numbers are embedded as noise ("29." resembles "3"), so they are left out of the vector
+    vectors = np.asarray(embed([_LABEL.sub("", s) for s, _ in candidates]), dtype=np.float32)
     sims = vectors @ np.asarray(question_embedding, dtype=np.float32)
-    scores = sims - _RANK_PENALTY * np.array([r for _, r in candidates])
+    fragments = np.array([0.0 if _FINAL.search(s) else 1.0 for s, _ in candidates])
+    scores = sims - _RANK_PENALTY * np.array([r for _, r in candidates]) - _FRAGMENT_PENALTY * fragments
     chosen: list[int] = []
     seen: set[str] = set()
+    best = float(scores.max())
     for i in np.argsort(-scores):
         text = candidates[i][0]
+        if chosen and scores[i] < _RELATIVE_FLOOR * best:
+            break
         if text in seen:
             continue
         seen.add(text)

@@ -14,6 +14,9 @@ import re
 _BOUNDARY = re.compile(r"(?<=[.!?;؟])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!\bNo\.)\s+(?=\S)|(?<=[。！？；])\s*(?=\S)")
 
 
+_LABEL = re.compile(r"\d{1,3}\.|[a-z]\)|\([ivx]{1,4}\)")
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences of ``text``, whitespace-trimmed."""
     spans = []
@@ -22,14 +25,18 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(text)))
-    out = []
+    out: list[tuple[int, int]] = []
     for s, e in spans:
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
         if e > s:
-            out.append((s, e))
+            # a paragraph number ("29.") or list label ("a)") is not a sentence: keep it with the next one
+            if out and _LABEL.fullmatch(text[out[-1][0] : out[-1][1]]):
+                out[-1] = (out[-1][0], e)
+            else:
+                out.append((s, e))
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -111,7 +112,7 @@ def _print_results(data: dict) -> None:
                         f"p.{r['page']}" if r.get("page") else "", f"[{r['language']}]") if x
         )
         text = r["text"] if len(r["text"]) < 400 else r["text"][:400] + "…"
-        table.add_row(str(i), f"{r['score']:.4f}", cite + f"\n{r['path']}", text)
+        table.add_row(str(i), f"{r['score']:.4f}", escape(cite + f"\n{r['path']}"), escape(text))
     out.print(table)
 
 
@@ -146,13 +147,13 @@ def ask(
     if as_json:
         _print_json(data)
         return
-    out.print(f"[bold]Q:[/bold] {question}\n")
-    out.print(data["answer"] or "[yellow]no answer found[/yellow]")
+    out.print(f"[bold]Q:[/bold] {escape(question)}\n")
+    out.print(escape(data["answer"]) if data["answer"] else "[yellow]no answer found[/yellow]")
     out.print("\n[bold]References[/bold]")
     for ref in data["references"]:
         parts = [ref.get("title") or "", ref.get("symbol") or "", f"para. {ref['paragraph']}" if ref.get("paragraph") else "",
                  f"p. {ref['page']}" if ref.get("page") else "", f"[{ref['language']}]", ref.get("path") or ""]
-        out.print(f"[{ref['n']}] " + ", ".join(p for p in parts if p))
+        out.print(escape(f"[{ref['n']}] " + ", ".join(p for p in parts if p)))
 
 
 @app.command()
