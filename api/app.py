@@ -95,4 +95,9 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
 
 def jsonable(errors: list[dict]) -> list[dict]:
     """Validation errors with only JSON-serialisable values."""
-    return [{k: (v if isinstance(v, (str, int, float, list, type(None))) else str(v)) for k, v in e.items()} for e in errors]
+    def clean(v):
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v if isinstance(v, (str, int, float, type(None))) else str(v)
+
+    return [{k: clean(v) for k, v in e.items()} for e in errors]
