@@ -10,7 +10,7 @@ from api.evaluation import gains, load_qrels, query_metrics
 from khub.cli import app
 from tests.conftest import ROOT
 
-QRELS = ROOT / "tests/data/qrels_small.jsonl"
+QRELS = ROOT / "tests/fixtures/qrels_small.jsonl"
 
 
 def test_metrics_on_a_known_ranking():
