@@ -17,7 +17,7 @@ import re
 import numpy as np
 from haystack import Document
 
-from ingest.sentences import split_sentences
+from ingest.sentences import split_sentences, strip_label
 
 _MIN_SENTENCE_CHARS = 12
 #: Score penalty per rank position of the passage a sentence comes from: prefers
@@ -28,7 +28,6 @@ _RANK_PENALTY = 0.01
 _RELATIVE_FLOOR = 0.6
 #: Penalty for a "sentence" with no final punctuation: usually a heading or a table cell.
 _FRAGMENT_PENALTY = 0.05
-_LABEL = re.compile(r"^\s*(?:\d{1,3}\.|[a-z]\)|\([ivx]{1,4}\))\s*")
 _FINAL = re.compile(r"[.!?;。！？；؟]\s*$")
 
 
@@ -64,7 +63,7 @@ def extractive_answer(question_embedding: list[float], passages: list[Document],
     if not candidates:
         return {"answer": "", "sentences": [], "references": []}
     # paragraph numbers are embedded as noise ("29." resembles "3"), so they are left out of the vector
-    vectors = np.asarray(embed([_LABEL.sub("", s) for s, _ in candidates]), dtype=np.float32)
+    vectors = np.asarray(embed([strip_label(s) for s, _ in candidates]), dtype=np.float32)
     sims = vectors @ np.asarray(question_embedding, dtype=np.float32)
     fragments = np.array([0.0 if _FINAL.search(s) else 1.0 for s, _ in candidates])
     scores = sims - _RANK_PENALTY * np.array([r for _, r in candidates]) - _FRAGMENT_PENALTY * fragments

@@ -72,9 +72,9 @@ class SearchService:
             raise ValueError("question: the question is empty")
         k = k or self.settings.answer_passages
         filters = {f: v for f, v in (filters or {}).items() if v}
-        passages = self.retriever.run(query=question, top_k=k, filters=filters)["documents"]
-        q_embedding = self.text_embedder.run(text=question)["embedding"]
-        answer = extractive_answer(q_embedding, passages, self.embed_texts, self.settings.answer_sentences)
+        out = self.retriever.run(query=question, top_k=k, filters=filters)
+        passages = out["documents"]
+        answer = extractive_answer(out["query_embedding"], passages, self.embed_texts, self.settings.answer_sentences)
         return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
@@ -86,11 +86,14 @@ class SearchService:
         return {"id": d.id, "text": d.content, "meta": d.meta}
 
     def stats(self) -> dict[str, Any]:
-        """Store facts plus one line per ingested document."""
-        info = self.store.info()
-        info["documents_list"] = [
-            {"doc_id": r["doc_id"], "path": r["path"], "passages": r["n_passages"], **{
-                k: r["meta"].get(k) for k in ("source", "language", "symbol", "title")}}
-            for r in self.store.list_documents()
-        ]
-        return info
+        """What ``GET /stats`` returns: see :func:`store_stats`."""
+        return store_stats(self.store)
+
+
+def store_stats(store: Any) -> dict[str, Any]:
+    """Store facts (:meth:`info`) plus ``documents_list``: the record of every ingested
+    document (doc_id, path, content_hash, n_passages, ingested_at, meta). Shared by
+    ``GET /stats`` and ``khub stats --json``, which needs no embedding model."""
+    info = store.info()
+    info["documents_list"] = store.list_documents()
+    return info

@@ -61,12 +61,15 @@ class USEDocumentEmbedder:
     Args:
         batch_size: documents per ``encode`` call.
         meta_fields_to_embed: meta fields (e.g. ``["title"]``) put before the content.
+        text_embedder: a :class:`USETextEmbedder` whose loaded model is shared (the weights
+            are loaded once per process, not once per component).
     """
 
-    def __init__(self, batch_size: int = 64, meta_fields_to_embed: list[str] | None = None, threads: int = 2):
+    def __init__(self, batch_size: int = 64, meta_fields_to_embed: list[str] | None = None, threads: int = 2,
+                 text_embedder: USETextEmbedder | None = None):
         self.batch_size = batch_size
         self.meta_fields_to_embed = meta_fields_to_embed or []
-        self._text = USETextEmbedder(threads=threads)
+        self._text = text_embedder or USETextEmbedder(threads=threads)
 
     def warm_up(self) -> None:
         """Load the weights."""
@@ -105,7 +108,9 @@ def build_embedders(settings: Settings) -> tuple[Any, Any]:
         OSError: the model is neither a local directory nor available from the hub cache.
     """
     if settings.embedding_model == DEFAULT_EMBEDDING_MODEL:
-        text, docs = USETextEmbedder(), USEDocumentEmbedder(batch_size=settings.embedding_batch_size, meta_fields_to_embed=settings.embed_meta_fields)
+        text = USETextEmbedder()
+        docs = USEDocumentEmbedder(batch_size=settings.embedding_batch_size,
+                                   meta_fields_to_embed=settings.embed_meta_fields, text_embedder=text)
     else:
         try:
             from haystack_integrations.components.embedders.sentence_transformers import (

@@ -67,7 +67,7 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.candidates = candidates
 
-    @component.output_types(documents=list[Document], query_language=str)
+    @component.output_types(documents=list[Document], query_language=str, query_embedding=list[float])
     def run(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
         """Retrieve ``top_k`` passages for ``query``.
 
@@ -76,21 +76,23 @@ class HybridRetriever:
             mode: ``hybrid`` (RRF of both legs), ``bm25`` or ``dense`` (one leg).
 
         Returns:
-            ``{"documents": [...], "query_language": "en"}``; scores are RRF scores in
-            hybrid mode, BM25 scores or cosine similarities otherwise.
+            ``{"documents": [...], "query_language": "en", "query_embedding": [...] or None}``;
+            scores are RRF scores in hybrid mode, BM25 scores or cosine similarities otherwise.
+            ``query_embedding`` is None in bm25 mode (the query is not embedded).
         """
         if mode not in ("hybrid", "bm25", "dense"):
             raise ValueError(f"mode must be hybrid, bm25 or dense, not {mode!r}")
         language = detect_language(query, default="en") or "en"
         n = max(top_k, self.candidates)
         bm25 = self.store.bm25_retrieval(query, language, filters, n) if mode != "dense" else []
-        dense = []
+        dense: list[Document] = []
+        embedding = None
         if mode != "bm25":
             embedding = self.text_embedder.run(text=query)["embedding"]
             dense = self.store.embedding_retrieval(embedding, filters, n)
         if mode == "bm25":
-            return {"documents": bm25[:top_k], "query_language": language}
+            return {"documents": bm25[:top_k], "query_language": language, "query_embedding": None}
         if mode == "dense":
-            return {"documents": dense[:top_k], "query_language": language}
+            return {"documents": dense[:top_k], "query_language": language, "query_embedding": embedding}
         fused = reciprocal_rank_fusion([bm25, dense], [self.bm25_weight, self.dense_weight], self.rrf_k)
-        return {"documents": fused[:top_k], "query_language": language}
+        return {"documents": fused[:top_k], "query_language": language, "query_embedding": embedding}

@@ -66,7 +66,7 @@ def _is_heading(line: str, numbered_paragraphs: bool) -> str | None:
     if m:
         return m.group(1).strip()
     stripped = line.strip()
-    if len(stripped) > 160 or _SENTENCE_END.search(stripped) and not stripped.endswith(")"):
+    if len(stripped) > 160 or (_SENTENCE_END.search(stripped) and not stripped.endswith(")")):
         return None
     if _UN_HEADING.match(stripped) or _MULTI_NUMBER_HEADING.match(stripped):
         return stripped

@@ -15,6 +15,12 @@ _BOUNDARY = re.compile(r"(?<=[.!?;؟])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\betc\.)(?<!
 
 
 _LABEL = re.compile(r"\d{1,3}\.|[a-z]\)|\([ivx]{1,4}\)")
+_LEADING_LABEL = re.compile(r"^\s*(?:\d{1,3}\.|[a-z]\)|\([ivx]{1,4}\))\s*")
+
+
+def strip_label(sentence: str) -> str:
+    """``sentence`` without a leading paragraph number or list label ("29. ", "a) ", "(ii) ")."""
+    return _LEADING_LABEL.sub("", sentence)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

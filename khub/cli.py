@@ -219,14 +219,13 @@ def evaluate_cmd(
 @app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /stats returns")) -> None:
     """What the store holds: passages, documents, model, and one line per document."""
+    from api.service import store_stats
     from index.stores import open_store
 
     settings = _settings()
-    store = open_store(settings)
-    info = store.info()
-    docs = store.list_documents()
+    info = store_stats(open_store(settings))
+    docs = info["documents_list"]
     if as_json:
-        info["documents_list"] = docs
         _print_json(info)
         return
     out.print(f"{info['passages']} passages, {info['documents']} documents, model {info['embedding_model']} "
