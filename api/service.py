@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from haystack import Document
 
 from api.answer import extractive_answer
-from index.embedders import build_embedders
+from index.embedders import build_embedders, embed_batch
 from index.retrieval import HybridRetriever, Mode
 from index.stores import open_store
 from khub.settings import Settings
@@ -38,14 +39,12 @@ class SearchService:
         self.retriever = HybridRetriever(
             self.store, self.text_embedder, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
             dense_weight=settings.dense_weight, candidates=settings.candidates,
+            sentence_weight=settings.sentence_weight, coverage_power=settings.bm25_coverage_power,
         )
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors for a batch of texts, ``(n, dim)``."""
-        if hasattr(self.text_embedder, "embed"):
-            return self.text_embedder.embed(texts)
-        docs = self.document_embedder.run(documents=[Document(content=t) for t in texts])["documents"]
-        return np.asarray([d.embedding for d in docs], dtype=np.float32)
+        """Unit vectors for a batch of texts, ``(n, dim)`` (:func:`index.embedders.embed_batch`)."""
+        return embed_batch(self.text_embedder, self.document_embedder, texts)
 
     def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
         """``{"query", "query_language", "mode", "filters", "results": [result_dict...]}``.

@@ -9,6 +9,9 @@
   Segments are taken at a fixed stride (deterministic) among those of 120-600
   English characters whose gold text occurs verbatim (whitespace aside) in the
   corpus file, so a relevant passage exists.
+* monolingual (``monolingual.jsonl``): for each of the six languages, an excerpt of a
+  segment (words 2-10, or characters 3-20 for Chinese) is the query and the whole
+  segment in the same language the gold; no filter.
 * The ICCD question set (``iccd_questions.jsonl``) is written by hand: questions in
   English, French and Chinese about the three Chinese ICCD documents; the gold
   is a distinctive substring of the answering paragraph.
@@ -22,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WS = re.compile(r"\s+")
-PER_LANGUAGE = 12
+PER_LANGUAGE = 20
+MONOLINGUAL_PER_LANGUAGE = 10
 
 
 def corpus_text(lang: str) -> str:
@@ -44,9 +48,20 @@ def main() -> None:
         for r in usable[i + 5 :: max(1, len(usable) // PER_LANGUAGE)][:PER_LANGUAGE]:
             out.append({"id": f"x-en-{lang}-{r['module']}-{r['seq']}", "query": r["en"], "language": "en",
                         "relevant_text": [r[lang]], "filters": {"language": lang}})
-    path = ROOT / "bench/qrels/crosslingual.jsonl"
-    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in out), encoding="utf-8")
-    print(f"{len(out)} queries from {len(usable)} usable segments -> {path}")
+    write(ROOT / "bench/qrels/crosslingual.jsonl", out, len(usable))
+    mono = []
+    for i, lang in enumerate(("ar", "en", "es", "fr", "ru", "zh")):
+        for r in usable[i + 2 :: max(1, len(usable) // MONOLINGUAL_PER_LANGUAGE)][:MONOLINGUAL_PER_LANGUAGE]:
+            text = r[lang]
+            query = text[2:20] if lang == "zh" else " ".join(text.split()[1:10])
+            mono.append({"id": f"m-{lang}-{r['module']}-{r['seq']}", "query": query, "language": lang,
+                         "relevant_text": [text]})
+    write(ROOT / "bench/qrels/monolingual.jsonl", mono, len(usable))
+
+
+def write(path: Path, queries: list[dict], usable: int) -> None:
+    path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8")
+    print(f"{len(queries)} queries from {usable} usable segments -> {path}")
 
 
 if __name__ == "__main__":

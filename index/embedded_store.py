@@ -79,6 +79,9 @@ class EmbeddedDocumentStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(passages)")}
+        if "sentence_vectors" not in columns:  # stores written before sentence vectors existed
+            self._db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
         self._db.commit()
         self._loaded_generation = -1
         self._ids: list[str] = []
@@ -199,7 +202,9 @@ class EmbeddedDocumentStore:
             rows.append(
                 (doc.id, meta.get("doc_id"), doc.content or "", json.dumps(meta, ensure_ascii=False), emb, " ".join(terms))
             )
-        self._db.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._db.executemany(
+            "INSERT OR REPLACE INTO passages (id, doc_id, content, meta, embedding, bm25_terms) VALUES (?, ?, ?, ?, ?, ?)",
+            rows)
         for pid, _doc_id, _content, meta, _emb, terms in rows:
             self._upserts[pid] = (json.loads(meta), terms)
             self._deletes.discard(pid)
@@ -274,10 +279,15 @@ class EmbeddedDocumentStore:
         ids = [r[0] for r in self._db.execute("SELECT doc_id FROM documents ORDER BY path")]
         return [self.document_record(i) for i in ids]
 
-    def replace_document(self, doc_id: str, path: str, content_hash: str, meta: dict, passages: list[Document]) -> int:
+    def replace_document(self, doc_id: str, path: str, content_hash: str, meta: dict, passages: list[Document],
+                         sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
         """Store a document's passages as one unit: new passages are written, then its
         passages that are no longer produced are deleted, in one SQLite transaction
         (no orphans, no duplicates, even when the new version has fewer passages).
+
+        ``sentence_vectors`` maps a passage id to the ``(n_sentences, dim)`` unit vectors of
+        its sentences, kept (as float16) for the sentence-level re-scoring of the dense leg
+        (:meth:`sentence_max_similarity`).
 
         Returns:
             The number of passages written.
@@ -285,6 +295,10 @@ class EmbeddedDocumentStore:
         with self._lock:
             try:
                 written = self._write(passages, DuplicatePolicy.OVERWRITE)
+                if sentence_vectors:
+                    self._db.executemany(
+                        "UPDATE passages SET sentence_vectors=? WHERE id=?",
+                        [(np.asarray(v, dtype=np.float16).tobytes(), pid) for pid, v in sentence_vectors.items()])
                 keep = {p.id for p in passages}
                 stale = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_id=?", (doc_id,)) if r[0] not in keep]
                 self._delete_ids(stale)
@@ -337,13 +351,24 @@ class EmbeddedDocumentStore:
             filters: ``{field: value or [values]}`` on :data:`FILTER_FIELDS`.
 
         Returns:
-            Up to ``top_k`` documents with ``score`` set (higher is better).
+            Up to ``top_k`` documents with ``score`` set (higher is better) and
+            ``meta["bm25_coverage"]``: the share of the query's content terms the passage holds.
         """
         self._refresh()
         terms = analyze(query, language)
-        hits = self._bm25.search(terms, filters or {}, top_k)
+        hits, content = self._bm25.search(terms, filters or {}, top_k)
+        if not hits:
+            return []
         scores = dict(hits)
-        return [replace(d, score=scores[d.id]) for d in self.get_documents([pid for pid, _ in hits], with_embedding=False)]
+        ids = [pid for pid, _ in hits]
+        marks = ",".join("?" * len(ids))
+        stored = dict(self._db.execute(f"SELECT id, bm25_terms FROM passages WHERE id IN ({marks})", ids).fetchall())
+        out = []
+        for d in self.get_documents(ids, with_embedding=False):
+            have = set(stored.get(d.id, "").split())
+            coverage = sum(t in have for t in content) / len(content) if content else 1.0
+            out.append(replace(d, score=scores[d.id], meta={**d.meta, "bm25_coverage": round(coverage, 4)}))
+        return out
 
     def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None, top_k: int = 10) -> list[Document]:
         """Dense leg: exact cosine similarity (dot product of unit vectors) over every passage.
@@ -370,6 +395,22 @@ class EmbeddedDocumentStore:
         top = top[np.argsort(-scores[top])]
         docs = self.get_documents([self._ids[i] for i in top], with_embedding=False)
         return [replace(d, score=float(scores[i])) for d, i in zip(docs, top)]
+
+    def sentence_max_similarity(self, query_embedding: list[float], ids: list[str]) -> dict[str, float]:
+        """For each passage id with stored sentence vectors: the highest cosine similarity
+        between the query and one of its sentences (MaxSim over sentences, the late-interaction
+        idea of ColBERT, Khattab & Zaharia 2020, at sentence granularity). Passages without
+        sentence vectors are left out of the result."""
+        if not ids:
+            return {}
+        q = np.asarray(query_embedding, dtype=np.float32)
+        marks = ",".join("?" * len(ids))
+        out = {}
+        for pid, blob in self._db.execute(f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks})", ids):
+            if blob:
+                vectors = np.frombuffer(blob, dtype=np.float16).reshape(-1, len(q)).astype(np.float32)
+                out[pid] = float((vectors @ q).max())
+        return out
 
     def close(self) -> None:
         """Close the SQLite connection."""
@@ -439,7 +480,7 @@ class _BM25Index:
     def reload(self) -> None:
         self.index.reload()
 
-    def search(self, terms: list[str], filters: Filters, top_k: int) -> list[tuple[str, float]]:
+    def search(self, terms: list[str], filters: Filters, top_k: int) -> tuple[list[tuple[str, float]], list[str]]:
         """BM25 over ``terms`` with a coordination constraint: a passage must contain at least
         half of the query's *content* terms, i.e. terms found in at most 20% of passages
         (frequent terms -- "the", "of", "的" -- still add to the score but do not count).
@@ -449,7 +490,7 @@ class _BM25Index:
         t = self._t
         unique = list(dict.fromkeys(terms))
         if not unique:
-            return []
+            return [], []
         searcher = self.index.searcher()
         n_docs = max(searcher.num_docs, 1)
         content = [term for term in unique if searcher.doc_freq("terms", term) <= 0.2 * n_docs]
@@ -470,4 +511,4 @@ class _BM25Index:
             clauses.append((t.Occur.Must, t.Query.const_score_query(flt, 0.0)))
         query = t.Query.boolean_query(clauses, minimum_number_should_match=None if content else 1)
         result = searcher.search(query, top_k)
-        return [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
+        return [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits], content or unique

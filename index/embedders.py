@@ -91,6 +91,17 @@ class USEDocumentEmbedder:
         return {"documents": embedded}
 
 
+def embed_batch(text_embedder: Any, document_embedder: Any, texts: list[str]) -> np.ndarray:
+    """Unit vectors for a batch of texts, ``(n, dim)`` float32: the USE text embedder's batch
+    call, or the document embedder (sentence-transformers) on throw-away documents."""
+    if hasattr(text_embedder, "embed"):
+        return text_embedder.embed(texts)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    docs = document_embedder.run(documents=[Document(content=t) for t in texts])["documents"]
+    return np.asarray([d.embedding for d in docs], dtype=np.float32)
+
+
 def prefixes(settings: Settings) -> tuple[str, str]:
     """(query_prefix, passage_prefix): the settings' values, or E5's ``query: ``/``passage: ``
     for a model whose name contains ``e5`` (Wang et al. 2022, arXiv:2212.03533)."""

@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+from haystack import Document
+
+from index.embedders import embed_batch
 from ingest.convert import ConversionError
+from ingest.sentences import split_sentences, strip_label
 from ingest.pipeline import discover, document_id, file_hash, load_document, path_key, to_passages
 from ingest.tokens import token_counter
 from khub.settings import Settings
@@ -42,6 +47,7 @@ def ingest_paths(
     store: Any,
     document_embedder: Any,
     reindex: bool = False,
+    text_embedder: Any = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
@@ -52,6 +58,8 @@ def ingest_paths(
         settings: chunk size and ignore patterns come from here.
         store: an :class:`index.embedded_store.EmbeddedDocumentStore` (or compatible).
         document_embedder: a warmed-up Haystack document embedder.
+        text_embedder: the matching text embedder; when given, each passage's sentences are
+            embedded too (for the dense leg's sentence-level re-scoring).
         reindex: re-embed and rewrite even unchanged files.
         on_start: called once with the number of files found.
         on_file: called after each file with its :class:`FileResult` (progress bars).
@@ -67,7 +75,7 @@ def ingest_paths(
     count = token_counter(settings.embedding_model)
     for path in files:
         started = time.perf_counter()
-        result = _ingest_one(path, settings, store, document_embedder, count, reindex)
+        result = _ingest_one(path, settings, store, document_embedder, count, reindex, text_embedder)
         result.seconds = round(time.perf_counter() - started, 3)
         results.append(result)
         if on_file:
@@ -76,7 +84,24 @@ def ingest_paths(
     return results
 
 
-def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count, reindex: bool) -> FileResult:
+def sentence_vectors(passages: list[Document], text_embedder: Any, document_embedder: Any) -> dict[str, np.ndarray]:
+    """``passage id -> (n_sentences, dim)`` unit vectors of each passage's sentences
+    (paragraph labels such as "29." left out), embedded in one batch."""
+    sentences: list[str] = []
+    owners: list[str] = []
+    for p in passages:
+        for s in split_sentences(p.content or "") or [p.content or ""]:
+            sentences.append(strip_label(s) or s)
+            owners.append(p.id)
+    vectors = embed_batch(text_embedder, document_embedder, sentences)
+    out: dict[str, list] = {}
+    for pid, vec in zip(owners, vectors):
+        out.setdefault(pid, []).append(vec)
+    return {pid: np.vstack(v) for pid, v in out.items()}
+
+
+def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count, reindex: bool,
+                text_embedder: Any = None) -> FileResult:
     key = path_key(path)
     try:
         doc_id = document_id(path)
@@ -91,7 +116,8 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
             return FileResult(key, "failed", reason="no passages after chunking (empty text)")
         passages = embedder.run(documents=passages)["documents"]
         meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
-        store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages)
+        store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages,
+                               sentence_vectors=sentence_vectors(passages, text_embedder, embedder) if text_embedder else None)
         return FileResult(key, "replaced" if record else "indexed", passages=len(passages),
                           pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"])
     except ConversionError as err:

@@ -9,6 +9,7 @@ Fusing ranks rather than scores needs no calibration between BM25 scores
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from haystack import Document, component
@@ -18,12 +19,13 @@ from ingest.language import detect_language
 Mode = Literal["hybrid", "bm25", "dense"]
 
 
-def reciprocal_rank_fusion(rankings: list[list[Document]], weights: list[float], k: int = 60) -> list[Document]:
+def reciprocal_rank_fusion(rankings: list[list[Document]], weights: list, k: int = 60) -> list[Document]:
     """Fuse ranked lists of documents by RRF.
 
     Args:
         rankings: one ranked list per leg (best first).
-        weights: one weight per leg (1.0 = plain RRF).
+        weights: one weight per leg (1.0 = plain RRF), or a list with one weight per
+            document of that leg.
         k: the RRF constant (60 in Cormack et al. 2009).
 
     Returns:
@@ -36,8 +38,9 @@ def reciprocal_rank_fusion(rankings: list[list[Document]], weights: list[float],
     docs: dict[str, Document] = {}
     ranks: dict[str, dict[int, int]] = {}
     for leg, (ranking, weight) in enumerate(zip(rankings, weights)):
-        for rank, doc in enumerate(ranking, start=1):
-            fused[doc.id] = fused.get(doc.id, 0.0) + weight / (k + rank)
+        per_doc = weight if isinstance(weight, (list, tuple)) else [weight] * len(ranking)
+        for rank, (doc, w) in enumerate(zip(ranking, per_doc), start=1):
+            fused[doc.id] = fused.get(doc.id, 0.0) + w / (k + rank)
             docs.setdefault(doc.id, doc)
             ranks.setdefault(doc.id, {})[leg] = rank
     order = sorted(fused, key=lambda i: -fused[i])
@@ -52,6 +55,13 @@ def reciprocal_rank_fusion(rankings: list[list[Document]], weights: list[float],
 class HybridRetriever:
     """BM25 + dense retrieval over a store exposing ``bm25_retrieval`` and ``embedding_retrieval``.
 
+    Fusion is weighted RRF: a BM25 hit counts ``bm25_weight * coverage ** coverage_power``,
+    where coverage is the share of the query's content terms the passage holds. A hit that
+    matches every term keeps the full weight; a one-word match of a long question (lexical
+    noise, typical when the evidence is in another language) fades. Chosen on bench/qrels
+    (issue #3 closing note): with bm25_weight 2 and power 3 hybrid beats both legs on all
+    three development sets, where plain RRF fell below the dense leg.
+
     Args:
         store: :class:`index.embedded_store.EmbeddedDocumentStore` or the OpenSearch store.
         text_embedder: a warmed-up Haystack text embedder (``run(text) -> {"embedding"}``).
@@ -59,13 +69,27 @@ class HybridRetriever:
     """
 
     def __init__(self, store: Any, text_embedder: Any, rrf_k: int = 60, bm25_weight: float = 1.0,
-                 dense_weight: float = 1.0, candidates: int = 50):
+                 dense_weight: float = 1.0, candidates: int = 50, sentence_weight: float = 0.5,
+                 coverage_power: float = 3.0):
         self.store = store
         self.text_embedder = text_embedder
         self.rrf_k = rrf_k
         self.bm25_weight = bm25_weight
         self.dense_weight = dense_weight
         self.candidates = candidates
+        self.sentence_weight = sentence_weight
+        self.coverage_power = coverage_power
+
+    def _rescore_sentences(self, embedding: list[float], dense: list[Document]) -> list[Document]:
+        """Dense leg re-scored as ``(1 - w) * passage cosine + w * best sentence cosine``: a long
+        passage whose one sentence answers the query is not diluted by the rest of it.
+        Measured on bench/qrels (ICCD questions, dense leg): MRR@10 0.58 -> 0.71 at w = 0.5."""
+        if not self.sentence_weight or not dense or not hasattr(self.store, "sentence_max_similarity"):
+            return dense
+        best = self.store.sentence_max_similarity(embedding, [d.id for d in dense])
+        w = self.sentence_weight
+        rescored = [replace(d, score=(1 - w) * d.score + w * best.get(d.id, d.score)) for d in dense]
+        return sorted(rescored, key=lambda d: -d.score)
 
     @component.output_types(documents=list[Document], query_language=str, query_embedding=list[float])
     def run(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
@@ -89,10 +113,11 @@ class HybridRetriever:
         embedding = None
         if mode != "bm25":
             embedding = self.text_embedder.run(text=query)["embedding"]
-            dense = self.store.embedding_retrieval(embedding, filters, n)
+            dense = self._rescore_sentences(embedding, self.store.embedding_retrieval(embedding, filters, n))
         if mode == "bm25":
             return {"documents": bm25[:top_k], "query_language": language, "query_embedding": None}
         if mode == "dense":
             return {"documents": dense[:top_k], "query_language": language, "query_embedding": embedding}
-        fused = reciprocal_rank_fusion([bm25, dense], [self.bm25_weight, self.dense_weight], self.rrf_k)
+        bm25_weights = [self.bm25_weight * d.meta.get("bm25_coverage", 1.0) ** self.coverage_power for d in bm25]
+        fused = reciprocal_rank_fusion([bm25, dense], [bm25_weights, self.dense_weight], self.rrf_k)
         return {"documents": fused[:top_k], "query_language": language, "query_embedding": embedding}

@@ -67,7 +67,7 @@ def ingest(
     settings = _settings()
     with console.status(f"opening store at {settings.data_dir} and model {settings.embedding_model}…"):
         store = open_store(settings)
-        _, doc_embedder = build_embedders(settings)
+        text_embedder, doc_embedder = build_embedders(settings)
     started = time.perf_counter()
     with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, disable=as_json) as progress:
@@ -81,7 +81,8 @@ def ingest(
             if result.status == "failed":
                 progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
 
-        results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, on_start=on_start, on_file=on_file)
+        results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, on_start=on_start,
+                               on_file=on_file, text_embedder=text_embedder)
     elapsed = time.perf_counter() - started
     if as_json:
         _print_json(json.loads((Path(settings.data_dir) / REPORT_NAME).read_text()))
@@ -185,6 +186,8 @@ def evaluate_cmd(
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
     compare: bool = typer.Option(False, "--compare", help="evaluate bm25, dense and hybrid side by side"),
     as_json: bool = typer.Option(False, "--json", help="print metrics as JSON"),
+    save: Optional[Path] = typer.Option(None, "--save", help="also write the run (metrics, per-query scores, "
+                                        "model and settings) as JSON to this file, e.g. bench/results/x.json"),
 ) -> None:
     """Evaluate retrieval on a qrels file: recall@k, MRR@k, nDCG@10, overall and per query language."""
     from api.evaluation import evaluate, load_qrels
@@ -202,6 +205,14 @@ def evaluate_cmd(
             return [r["text"] for r in service.search(query, k=n, filters=filters, mode=m)["results"]]
 
         results[m] = evaluate(queries, run, k=k)
+    if save:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(json.dumps({
+            "qrels": str(qrels), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "embedding_model": service.settings.embedding_model,
+            "settings": service.settings.model_dump(mode="json"), "store": service.store.info(), "modes": results,
+        }, ensure_ascii=False, indent=1))
+        console.print(f"saved {save}")
     if as_json:
         _print_json({"qrels": str(qrels), "embedding_model": service.settings.embedding_model,
                      "modes": {m: {key: v for key, v in r.items() if key != "per_query"} for m, r in results.items()}})

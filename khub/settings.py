@@ -41,7 +41,12 @@ class Settings(BaseSettings):
         rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
             Cormack, Clarke & Buettcher (SIGIR 2009).
         bm25_weight / dense_weight: per-leg weights in the fused score.
+        bm25_coverage_power: a BM25 hit's weight is multiplied by (share of the query's
+            content terms it holds) ** this power; 0 gives plain weighted RRF.
         candidates: how many hits each leg contributes before fusion.
+        sentence_weight: in the dense leg, a passage scores
+            ``(1 - w) * cosine(passage) + w * max cosine(sentence)`` (sentence vectors are
+            stored at ingest). 0.5 was best on bench/qrels (issue #3 closing note).
         answer_sentences: how many sentences an extractive answer keeps.
     """
 
@@ -61,9 +66,12 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=256, ge=16)
 
     rrf_k: int = Field(default=60, ge=1)
-    bm25_weight: float = Field(default=1.0, ge=0)
+    bm25_weight: float = Field(default=2.0, ge=0)
+    bm25_coverage_power: float = Field(default=3.0, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
     candidates: int = Field(default=50, ge=1)
+
+    sentence_weight: float = Field(default=0.5, ge=0, le=1)
 
     answer_sentences: int = Field(default=3, ge=1, le=10)
     answer_passages: int = Field(default=5, ge=1, le=20)

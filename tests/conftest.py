@@ -30,8 +30,8 @@ def corpus_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("khub-data")
     settings = Settings(data_dir=data_dir)
     store = open_store(settings)
-    _, doc_embedder = build_embedders(settings)
-    results = ingest_paths([CORPORA], settings, store, doc_embedder)
+    text_embedder, doc_embedder = build_embedders(settings)
+    results = ingest_paths([CORPORA], settings, store, doc_embedder, text_embedder=text_embedder)
     failed = [r for r in results if r.status == "failed"]
     assert not failed, failed
     store.close()
