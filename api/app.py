@@ -66,10 +66,12 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
         symbol: str | None = Query(None, description="filter: ICCD symbol"),
         mode: Literal["hybrid", "bm25", "dense"] = Query("hybrid", description="retrieval legs"),
+        lang: str | None = Query(None, description="preferred language of collapsed translations (default: the query's)"),
+        collapse: bool = Query(True, description="show each passage once across its translations"),
     ) -> dict:
-        """Hybrid (BM25 + embedding, RRF) search with filters."""
+        """Hybrid (BM25 + embedding, RRF) search with filters, translations collapsed."""
         filters = {"language": language, "source": source, "symbol": symbol}
-        return request.app.state.service.search(q, k=k, filters=filters, mode=mode)
+        return request.app.state.service.search(q, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse)
 
     @app.post("/ask")
     async def ask(request: Request, body: AskRequest) -> dict:

@@ -9,12 +9,14 @@ import numpy as np
 from haystack import Document
 
 from api.answer import extractive_answer
+from index.collapse import collapse_translations
 from index.embedders import build_embedders, embed_batch
 from index.retrieval import HybridRetriever, Mode
 from index.stores import open_store
 from khub.settings import Settings
 
-RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "language", "source", "path", "section")
+RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "language", "source", "path", "section",
+                 "translation_group", "also_in")
 
 
 def result_dict(doc: Document) -> dict[str, Any]:
@@ -46,8 +48,13 @@ class SearchService:
         """Unit vectors for a batch of texts, ``(n, dim)`` (:func:`index.embedders.embed_batch`)."""
         return embed_batch(self.text_embedder, self.document_embedder, texts)
 
-    def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
-        """``{"query", "query_language", "mode", "filters", "results": [result_dict...]}``.
+    def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid",
+               lang: str | None = None, collapse: bool = True) -> dict[str, Any]:
+        """``{"query", "query_language", "mode", "filters", "lang", "collapse", "results": [result_dict...]}``.
+
+        With ``collapse`` (default) translations of the same passage appear once, in ``lang``
+        (else the query language) when available, with ``also_in`` listing the other
+        languages (:func:`index.collapse.collapse_translations`).
 
         Raises:
             ValueError: empty query, k outside 1..100, unknown filter field or mode.
@@ -58,11 +65,25 @@ class SearchService:
         if not 1 <= k <= 100:
             raise ValueError("k: must be between 1 and 100")
         filters = {f: v for f, v in (filters or {}).items() if v}
-        out = self.retriever.run(query=query, top_k=k, filters=filters, mode=mode)
+        docs, language = self._retrieve(query, k, filters, mode, lang, collapse)
         return {
-            "query": query, "query_language": out["query_language"], "mode": mode, "filters": filters,
-            "results": [result_dict(d) for d in out["documents"]],
+            "query": query, "query_language": language, "mode": mode, "filters": filters,
+            "lang": lang, "collapse": collapse, "results": [result_dict(d) for d in docs],
         }
+
+    def _retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
+                  out: dict | None = None) -> tuple[list[Document], str]:
+        """Retrieve (3k candidates when collapsing, so k groups remain) and collapse."""
+        n = min(3 * k, 100) if collapse else k
+        result = self.retriever.run(query=query, top_k=n, filters=filters, mode=mode)
+        if out is not None:
+            out.update(result)
+        docs = result["documents"]
+        if collapse:
+            groups = [d.meta["translation_group"] for d in docs if d.meta.get("translation_group")]
+            group_languages = self.store.group_languages(groups) if hasattr(self.store, "group_languages") else {}
+            docs = collapse_translations(docs, lang or result["query_language"], group_languages)
+        return docs[:k], result["query_language"]
 
     def ask(self, question: str, k: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
         """An extractive, cited answer: ``{"question", "answer", "sentences", "references", "passages"}``."""
@@ -71,8 +92,8 @@ class SearchService:
             raise ValueError("question: the question is empty")
         k = k or self.settings.answer_passages
         filters = {f: v for f, v in (filters or {}).items() if v}
-        out = self.retriever.run(query=question, top_k=k, filters=filters)
-        passages = out["documents"]
+        out: dict = {}
+        passages, _ = self._retrieve(question, k, filters, "hybrid", None, True, out)
         answer = extractive_answer(out["query_embedding"], passages, self.embed_texts, self.settings.answer_sentences)
         return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/build_qrels.py
 
 * cross-lingual (``crosslingual.jsonl``): aligned segments of the PRAIS 2022
-  reporting manual (bench/aligned/segments_aligned.jsonl). A segment in ar/es/fr/ru/zh
+  reporting manual (corpora/prais4-manual-2022/segments_aligned.jsonl). A segment in ar/es/fr/ru/zh
   is the query and the English segment the gold, with filter ``language=en``; and
   the reverse (English query, gold in zh/ar/ru with that language as filter).
   Segments are taken at a fixed stride (deterministic) among those of 120-600
@@ -35,7 +35,7 @@ def corpus_text(lang: str) -> str:
 
 
 def main() -> None:
-    rows = [json.loads(line) for line in (ROOT / "bench/aligned/segments_aligned.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in (ROOT / "corpora/prais4-manual-2022/segments_aligned.jsonl").read_text(encoding="utf-8").splitlines()]
     texts = {lang: corpus_text(lang) for lang in ("en", "ar", "es", "fr", "ru", "zh")}
     usable = [r for r in rows if 120 <= len(r["en"]) <= 600 and all(WS.sub("", r[l]) in texts[l] for l in texts)
               and len({r[l] for l in texts}) == len(texts)]  # untranslated (English fallback) segments are left out

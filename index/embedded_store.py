@@ -39,7 +39,7 @@ from haystack.utils.filters import document_matches_filter
 from index.analyzer import analyze
 
 #: Metadata fields that retrieval can filter on (exact match, or any of a list).
-FILTER_FIELDS = ("language", "source", "symbol", "doc_id")
+FILTER_FIELDS = ("language", "source", "symbol", "doc_id", "translation_group")
 
 Filters = dict[str, "str | list[str]"]
 
@@ -88,6 +88,7 @@ class EmbeddedDocumentStore:
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._has_vec = np.zeros(0, dtype=bool)
         self._fields: dict[str, np.ndarray] = {}
+        self._group_languages: dict[str, set[str]] = {}
         self._upserts: dict[str, tuple[dict, str]] = {}
         self._deletes: set[str] = set()
         self._bm25 = _BM25Index(self.data_dir / "bm25")
@@ -340,6 +341,11 @@ class EmbeddedDocumentStore:
                     has[i] = True
             self._ids, self._matrix, self._has_vec = ids, matrix, has
             self._fields = {f: np.array([m.get(f) or "" for m in metas], dtype=object) for f in FILTER_FIELDS}
+            groups: dict[str, set[str]] = {}
+            for m in metas:
+                if m.get("translation_group"):
+                    groups.setdefault(m["translation_group"], set()).add(m.get("language") or "")
+            self._group_languages = groups
             self._bm25.reload()
             self._loaded_generation = generation
 
@@ -411,6 +417,11 @@ class EmbeddedDocumentStore:
                 vectors = np.frombuffer(blob, dtype=np.float16).reshape(-1, len(q)).astype(np.float32)
                 out[pid] = float((vectors @ q).max())
         return out
+
+    def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
+        """For each translation group: the set of languages the store holds passages in."""
+        self._refresh()
+        return {g: self._group_languages.get(g, set()) for g in groups}
 
     def close(self) -> None:
         """Close the SQLite connection."""

@@ -21,6 +21,7 @@ from ingest.convert import SUPPORTED_SUFFIXES, ConversionError, read_pages
 from ingest.language import detect_language
 from ingest.metadata import classify_source, find_symbol, find_title
 from ingest.tokens import TokenCounter
+from ingest.translations import iccd_group, manual_groups
 
 
 @dataclass
@@ -130,12 +131,18 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
 
     Every passage carries: source, title, symbol, language (detected on the
     passage, falling back to the document's), doc_language, page, paragraph,
-    section, path, content_hash, doc_id, position.
+    section, path, content_hash, doc_id, position, translation_group
+    (:mod:`ingest.translations`; None when the passage has no known translation).
     """
     numbered = doc.meta["source"] in ("iccd", "convention", "spi")
     chunks = chunk_pages(doc.pages, count, max_tokens=max_tokens, numbered_paragraphs=numbered, paged=doc.paged)
+    if doc.meta["source"] == "manual":
+        groups = manual_groups(Path(doc.path), doc.meta["language"], [c.text for c in chunks])
+    else:
+        groups = [iccd_group(doc.meta.get("symbol"), c.paragraph) if doc.meta["source"] == "iccd" else None
+                  for c in chunks]
     passages = []
-    for chunk in chunks:
+    for chunk, group in zip(chunks, groups):
         meta = {
             **doc.meta,
             "doc_language": doc.meta["language"],
@@ -146,6 +153,7 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
             "content_hash": doc.content_hash,
             "doc_id": doc.doc_id,
             "position": chunk.position,
+            "translation_group": group,
         }
         passages.append(Document(id=f"{doc.doc_id}:{chunk.position}", content=chunk.text, meta=meta))
     return passages

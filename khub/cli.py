@@ -110,7 +110,8 @@ def _print_results(data: dict) -> None:
     for i, r in enumerate(data["results"], start=1):
         cite = " ".join(
             x for x in (r.get("symbol") or r.get("title") or "", f"¶{r['paragraph']}" if r.get("paragraph") else "",
-                        f"p.{r['page']}" if r.get("page") else "", f"[{r['language']}]") if x
+                        f"p.{r['page']}" if r.get("page") else "", f"[{r['language']}]",
+                        f"also in {','.join(r['also_in'])}" if r.get("also_in") else "") if x
         )
         text = r["text"] if len(r["text"]) < 400 else r["text"][:400] + "…"
         table.add_row(str(i), f"{r['score']:.4f}", escape(cite + f"\n{r['path']}"), escape(text))
@@ -125,11 +126,14 @@ def search(
     source: Optional[str] = SourceOpt,
     symbol: Optional[str] = SymbolOpt,
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="preferred language of collapsed translations"),
+    collapse: bool = typer.Option(True, "--collapse/--no-collapse", help="show each passage once across translations"),
     as_json: bool = typer.Option(False, "--json", help="print what GET /search returns"),
 ) -> None:
     """Hybrid search (BM25 + multilingual embeddings, reciprocal rank fusion)."""
     service = _service(_settings())
-    data = service.search(query, k=k, filters={"language": language, "source": source, "symbol": symbol}, mode=mode)
+    data = service.search(query, k=k, filters={"language": language, "source": source, "symbol": symbol}, mode=mode,
+                          lang=lang, collapse=collapse)
     _print_json(data) if as_json else _print_results(data)
 
 

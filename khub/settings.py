@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     answer_sentences: int = Field(default=3, ge=1, le=10)
     answer_passages: int = Field(default=5, ge=1, le=20)
 
-    ingest_ignore: list[str] = ["README*", "SOURCES*", ".*", "*.meta.json"]
+    ingest_ignore: list[str] = ["README*", "SOURCES*", ".*", "*.meta.json", "segments_aligned*.jsonl"]
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

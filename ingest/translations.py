@@ -1,0 +1,68 @@
+"""Translation groups: passages that are the same content in another language.
+
+* ICCD documents: the same symbol and paragraph number, e.g. ``ICCD/COP(14)/CST/5#41``
+  (each language edition of a session document shares its symbol).
+* The PRAIS reporting manual: the same aligned segment, read from the alignment file
+  ``segments_aligned.jsonl`` shipped beside the language folders
+  (``{edition, module, seq, en, ar, es, fr, ru, zh}`` per line). A passage joins the
+  group of the longest segment of its chapter whose text (in the document's language,
+  whitespace ignored) it contains.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+ALIGNMENT_FILE = "segments_aligned.jsonl"
+_WS = re.compile(r"\s+")
+_MIN_SEGMENT_CHARS = 12
+
+
+def iccd_group(symbol: str | None, paragraph: str | None) -> str | None:
+    """``<symbol>#<paragraph>`` when both are known, else None."""
+    return f"{symbol}#{paragraph}" if symbol and paragraph else None
+
+
+def find_alignment(path: Path, levels: int = 2) -> Path | None:
+    """The alignment file in the file's folder or up to ``levels`` folders above it."""
+    folder = path.resolve().parent
+    for _ in range(levels + 1):
+        candidate = folder / ALIGNMENT_FILE
+        if candidate.is_file():
+            return candidate
+        folder = folder.parent
+    return None
+
+
+@lru_cache(maxsize=8)
+def _segments(alignment: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(module, language) -> [(group id, whitespace-free text)] in segment order."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for line in alignment.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        group = f"prais-{row.get('edition', '')}:{row['module']}:{row['seq']}"
+        for lang in ("en", "ar", "es", "fr", "ru", "zh"):
+            text = _WS.sub("", row.get(lang) or "")
+            if len(text) >= _MIN_SEGMENT_CHARS:
+                out.setdefault((row["module"].lower(), lang), []).append((group, text))
+    return out
+
+
+def manual_groups(path: Path, language: str | None, texts: list[str]) -> list[str | None]:
+    """The aligned-segment group of each passage text of a manual chapter (None where no
+    segment of the chapter is contained in the passage, or no alignment file exists)."""
+    alignment = find_alignment(path)
+    if alignment is None or language is None:
+        return [None] * len(texts)
+    segments = _segments(alignment).get((path.stem.lower(), language), [])
+    groups: list[str | None] = []
+    for text in texts:
+        flat = _WS.sub("", text)
+        contained = [(len(seg), g) for g, seg in segments if seg in flat]
+        groups.append(max(contained)[1] if contained else None)
+    return groups
