@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,13 +11,14 @@ from haystack import Document
 
 from api.answer import extractive_answer
 from index.collapse import collapse_translations
+from index.highlight import highlight
 from index.embedders import build_embedders, embed_batch
 from index.retrieval import HybridRetriever, Mode
 from index.stores import open_store
 from khub.settings import Settings
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "language", "source", "path", "section",
-                 "translation_group", "also_in")
+                 "translation_group", "also_in", "highlight")
 
 
 def result_dict(doc: Document) -> dict[str, Any]:
@@ -83,7 +85,17 @@ class SearchService:
             groups = [d.meta["translation_group"] for d in docs if d.meta.get("translation_group")]
             group_languages = self.store.group_languages(groups) if hasattr(self.store, "group_languages") else {}
             docs = collapse_translations(docs, lang or result["query_language"], group_languages)
-        return docs[:k], result["query_language"]
+        return self._highlight(query, result, docs[:k]), result["query_language"]
+
+    def _highlight(self, query: str, result: dict, docs: list[Document]) -> list[Document]:
+        """Set ``meta["highlight"]`` (:func:`index.highlight.highlight`) on each passage."""
+        if not hasattr(self.store, "content_terms"):
+            return docs
+        terms = set(self.store.content_terms(query, result["query_language"]))
+        embedding = result.get("query_embedding")
+        best = self.store.best_sentences(embedding, [d.id for d in docs]) if embedding is not None else {}
+        return [replace(d, meta={**d.meta, "highlight": highlight(
+            d.content or "", d.meta.get("language"), terms, best.get(d.id, (None, 0))[0])}) for d in docs]
 
     def ask(self, question: str, k: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
         """An extractive, cited answer: ``{"question", "answer", "sentences", "references", "passages"}``."""

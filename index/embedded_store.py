@@ -402,11 +402,15 @@ class EmbeddedDocumentStore:
         docs = self.get_documents([self._ids[i] for i in top], with_embedding=False)
         return [replace(d, score=float(scores[i])) for d, i in zip(docs, top)]
 
-    def sentence_max_similarity(self, query_embedding: list[float], ids: list[str]) -> dict[str, float]:
-        """For each passage id with stored sentence vectors: the highest cosine similarity
-        between the query and one of its sentences (MaxSim over sentences, the late-interaction
-        idea of ColBERT, Khattab & Zaharia 2020, at sentence granularity). Passages without
-        sentence vectors are left out of the result."""
+    def content_terms(self, query: str, language: str | None) -> list[str]:
+        """The query's analysed terms that are found in at most 20% of passages (the terms
+        worth highlighting; see :meth:`_BM25Index.search`)."""
+        self._refresh()
+        return self._bm25.content_terms(analyze(query, language))
+
+    def best_sentences(self, query_embedding: list[float], ids: list[str]) -> dict[str, tuple[int, float]]:
+        """For each passage id with stored sentence vectors: (index of its sentence most similar
+        to the query, in :func:`ingest.sentences.split_sentences` order; that cosine)."""
         if not ids:
             return {}
         q = np.asarray(query_embedding, dtype=np.float32)
@@ -414,9 +418,16 @@ class EmbeddedDocumentStore:
         out = {}
         for pid, blob in self._db.execute(f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks})", ids):
             if blob:
-                vectors = np.frombuffer(blob, dtype=np.float16).reshape(-1, len(q)).astype(np.float32)
-                out[pid] = float((vectors @ q).max())
+                sims = np.frombuffer(blob, dtype=np.float16).reshape(-1, len(q)).astype(np.float32) @ q
+                out[pid] = (int(sims.argmax()), float(sims.max()))
         return out
+
+    def sentence_max_similarity(self, query_embedding: list[float], ids: list[str]) -> dict[str, float]:
+        """For each passage id with stored sentence vectors: the highest cosine similarity
+        between the query and one of its sentences (MaxSim over sentences, the late-interaction
+        idea of ColBERT, Khattab & Zaharia 2020, at sentence granularity). Passages without
+        sentence vectors are left out of the result."""
+        return {pid: score for pid, (_, score) in self.best_sentences(query_embedding, ids).items()}
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """For each translation group: the set of languages the store holds passages in."""
@@ -491,6 +502,12 @@ class _BM25Index:
     def reload(self) -> None:
         self.index.reload()
 
+    def content_terms(self, terms: list[str]) -> list[str]:
+        """Unique terms found in at most 20% of the indexed passages."""
+        searcher = self.index.searcher()
+        n_docs = max(searcher.num_docs, 1)
+        return [t for t in dict.fromkeys(terms) if searcher.doc_freq("terms", t) <= 0.2 * n_docs]
+
     def search(self, terms: list[str], filters: Filters, top_k: int) -> tuple[list[tuple[str, float]], list[str]]:
         """BM25 over ``terms`` with a coordination constraint: a passage must contain at least
         half of the query's *content* terms, i.e. terms found in at most 20% of passages
@@ -503,8 +520,7 @@ class _BM25Index:
         if not unique:
             return [], []
         searcher = self.index.searcher()
-        n_docs = max(searcher.num_docs, 1)
-        content = [term for term in unique if searcher.doc_freq("terms", term) <= 0.2 * n_docs]
+        content = self.content_terms(unique)
         frequent = [term for term in unique if term not in content]
         clauses = [(t.Occur.Should, t.Query.term_query(self.schema, "terms", term)) for term in frequent]
         if content:

@@ -89,3 +89,32 @@ def test_dense_leg_rescored_by_best_sentence(service):
     ids = [r["id"] for r in data["results"]]
     best = store.sentence_max_similarity(service.text_embedder.run(text="visitors per month")["embedding"], ids)
     assert set(best) == set(ids)  # sentence vectors were stored at ingest for every passage
+
+
+def test_highlight_marks_query_terms(service):
+    data = service.search("land degradation neutrality target setting", k=3, filters={"language": "en"})
+    top = data["results"][0]["highlight"]
+    assert "<mark>" in top
+    marked = {m.lower() for m in __import__("re").findall(r"<mark>(.*?)</mark>", top)}
+    assert marked & {"neutrality", "degradation", "land", "target", "targets", "setting"}
+    assert "<mark>the</mark>" not in top.lower()
+
+
+def test_highlight_marks_chinese_words_not_particles(service):
+    data = service.search("和平森林倡议", k=1, mode="bm25")
+    hl = data["results"][0]["highlight"]
+    assert "<mark>" in hl and "和平" in hl
+    assert "<mark>的</mark>" not in hl
+
+
+def test_cross_lingual_hit_highlights_best_sentence(service):
+    data = service.search("What did Action Track 3 of the Food Systems Summit aim for", k=3)
+    hit = next(r for r in data["results"] if r["language"] == "zh")
+    marked = __import__("re").findall(r"<mark>(.*?)</mark>", hit["highlight"], flags=__import__("re").S)
+    assert len(marked) == 1 and "。" in marked[0] and marked[0] in hit["text"]
+
+
+def test_highlight_is_html_safe():
+    from index.highlight import render
+
+    assert render("a <b> & c", [(0, 1)]) == "<mark>a</mark> &lt;b&gt; &amp; c"
