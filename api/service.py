@@ -12,6 +12,7 @@ from haystack import Document
 from api.answer import extractive_answer
 from index.collapse import collapse_translations
 from index.highlight import highlight
+from index.embedded_store import EmbeddingMismatchError
 from index.embedders import build_embedders, embed_batch
 from index.retrieval import HybridRetriever, Mode
 from index.stores import open_store
@@ -39,6 +40,11 @@ class SearchService:
     def __init__(self, settings: Settings, store: Any | None = None, embedders: tuple[Any, Any] | None = None):
         self.settings = settings
         self.store = store if store is not None else open_store(settings)
+        built_with = self.store.info().get("embedding_model")
+        if built_with and built_with != settings.embedding_model:
+            raise EmbeddingMismatchError(
+                f"the store in {settings.data_dir} was built with {built_with!r} but KHUB_EMBEDDING_MODEL is "
+                f"{settings.embedding_model!r}: run `khub ingest --reindex PATHS` to re-embed with the new model")
         self.text_embedder, self.document_embedder = embedders or build_embedders(settings)
         self.retriever = HybridRetriever(
             self.store, self.text_embedder, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,

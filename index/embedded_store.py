@@ -262,6 +262,17 @@ class EmbeddedDocumentStore:
         rows = self._db.execute("SELECT id, meta, bm25_terms FROM passages").fetchall()
         self._bm25.rebuild(((pid, json.loads(meta), terms) for pid, meta, terms in rows), self.generation)
 
+    def reset(self) -> int:
+        """Remove every passage and document record and forget the embedding model, so the
+        store can be rebuilt with another model. Returns the number of documents removed."""
+        with self._lock:
+            n = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            self._delete_ids([r[0] for r in self._db.execute("SELECT id FROM passages")])
+            self._db.execute("DELETE FROM documents")
+            self._db.execute("DELETE FROM kv WHERE key IN ('embedding_model', 'embedding_dim')")
+            self._commit()
+        return n
+
     # -------------------------------------------------- documents (ingestion)
     def document_record(self, doc_id: str) -> dict[str, Any] | None:
         """The stored record of an ingested document (path, content_hash, n_passages, ...) or None."""

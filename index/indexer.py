@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from haystack import Document
 
+from index.embedded_store import EmbeddingMismatchError
 from index.embedders import embed_batch
 from ingest.convert import ConversionError
 from ingest.sentences import split_sentences, strip_label
@@ -60,14 +61,26 @@ def ingest_paths(
         document_embedder: a warmed-up Haystack document embedder.
         text_embedder: the matching text embedder; when given, each passage's sentences are
             embedded too (for the dense leg's sentence-level re-scoring).
-        reindex: re-embed and rewrite even unchanged files.
+        reindex: re-embed and rewrite even unchanged files. When the store was built with
+            another embedding model, it is emptied first and rebuilt from ``paths``.
         on_start: called once with the number of files found.
         on_file: called after each file with its :class:`FileResult` (progress bars).
 
     Returns:
         One result per file found or skipped; also written as JSON to
         ``<data_dir>/ingest-report.json``.
+
+    Raises:
+        EmbeddingMismatchError: the store holds another model's vectors and ``reindex`` is off.
     """
+    stored_model = store.info().get("embedding_model")
+    if stored_model and stored_model != settings.embedding_model:
+        if not reindex:
+            raise EmbeddingMismatchError(
+                f"the store in {settings.data_dir} was built with {stored_model!r}, not {settings.embedding_model!r}: "
+                "run `khub ingest --reindex PATHS` to re-embed everything with the new model "
+                "(or point KHUB_DATA_DIR at another folder)")
+        store.reset()
     files, skipped = discover(paths, settings.ingest_ignore)
     results = [FileResult(path=str(p), status="skipped", reason=reason) for p, reason in skipped]
     if on_start:

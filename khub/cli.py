@@ -40,9 +40,14 @@ def _settings() -> Settings:
 
 def _service(settings: Settings):
     from api.service import SearchService
+    from index.embedded_store import EmbeddingMismatchError
 
-    with console.status("loading store and embedding model…"):
-        return SearchService(settings)
+    try:
+        with console.status("loading store and embedding model…"):
+            return SearchService(settings)
+    except EmbeddingMismatchError as err:
+        console.print(f"[red]{escape(str(err))}[/red]")
+        raise typer.Exit(2) from err
 
 
 def _print_json(data) -> None:
@@ -60,6 +65,7 @@ def ingest(
     Unchanged files (same content hash) are skipped; a file that fails is reported
     with its reason and the others are still ingested.
     """
+    from index.embedded_store import EmbeddingMismatchError
     from index.embedders import build_embedders
     from index.indexer import REPORT_NAME, ingest_paths
     from index.stores import open_store
@@ -81,8 +87,13 @@ def ingest(
             if result.status == "failed":
                 progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
 
-        results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, on_start=on_start,
-                               on_file=on_file, text_embedder=text_embedder)
+        try:
+            results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, on_start=on_start,
+                                   on_file=on_file, text_embedder=text_embedder)
+        except EmbeddingMismatchError as err:
+            progress.stop()
+            console.print(f"[red]{escape(str(err))}[/red]")
+            raise typer.Exit(2) from err
     elapsed = time.perf_counter() - started
     if as_json:
         _print_json(json.loads((Path(settings.data_dir) / REPORT_NAME).read_text()))

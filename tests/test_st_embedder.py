@@ -47,3 +47,28 @@ def test_e5_prefixes_are_automatic():
     assert prefixes(Settings(embedding_model="intfloat/multilingual-e5-small")) == ("query: ", "passage: ")
     assert prefixes(Settings(embedding_model="x/e5", query_prefix="q: ", passage_prefix="p: ")) == ("q: ", "p: ")
     assert prefixes(Settings()) == ("", "")
+
+
+def test_model_change_needs_and_gets_a_clear_reindex(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from index.embedded_store import EmbeddedDocumentStore
+    from khub.cli import app
+    from tests.conftest import COP15
+
+    runner = CliRunner()
+    monkeypatch.setenv("KHUB_DATA_DIR", str(tmp_path))
+    assert runner.invoke(app, ["ingest", str(COP15), "--json"]).exit_code == 0
+    assert EmbeddedDocumentStore(tmp_path).info()["embedding_dim"] == 512
+
+    monkeypatch.setenv("KHUB_EMBEDDING_MODEL", str(gt.get_model_path()))
+    refused = runner.invoke(app, ["ingest", str(COP15)])
+    assert refused.exit_code == 2 and "--reindex" in refused.output and "use-multilingual-v3" in refused.output
+    assert runner.invoke(app, ["search", "food systems"]).exit_code == 2
+
+    assert runner.invoke(app, ["ingest", str(COP15), "--reindex", "--json"]).exit_code == 0
+    info = EmbeddedDocumentStore(tmp_path).info()
+    assert info["embedding_model"] == str(gt.get_model_path()) and info["embedding_dim"] == 384
+    assert info["documents"] == 1
+    found = runner.invoke(app, ["search", "food systems summit", "--json"])
+    assert found.exit_code == 0 and "COP15" in found.stdout
