@@ -68,8 +68,8 @@ class HybridRetriever:
         rrf_k, bm25_weight, dense_weight, candidates: see :class:`khub.settings.Settings`.
     """
 
-    def __init__(self, store: Any, text_embedder: Any, rrf_k: int = 60, bm25_weight: float = 1.0,
-                 dense_weight: float = 1.0, candidates: int = 50, sentence_weight: float = 0.5,
+    def __init__(self, store: Any, text_embedder: Any, rrf_k: int = 60, bm25_weight: float = 2.0,
+                 dense_weight: float = 1.0, candidates: int = 100, sentence_weight: float = 0.5,
                  coverage_power: float = 3.0):
         self.store = store
         self.text_embedder = text_embedder

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(default=2.0, ge=0)
     bm25_coverage_power: float = Field(default=3.0, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
-    candidates: int = Field(default=50, ge=1)
+    candidates: int = Field(default=100, ge=1)
 
     sentence_weight: float = Field(default=0.5, ge=0, le=1)
 
