@@ -75,8 +75,8 @@ def test_bm25_finds_a_passage_from_its_own_words(service, lang):
     """A query made of a passage's words (one language, stemmed/segmented the same way)
     retrieves that passage with the BM25 leg alone."""
     rows = [json.loads(line) for line in (MANUAL / "segments_aligned.jsonl").read_text(encoding="utf-8").splitlines()]
-    segment = next(r[lang] for r in rows if r["module"] == "SO1" and len(r["en"]) > 200 and r[lang] != r["en"] or lang == "en"
-                   and r["module"] == "SO1" and len(r["en"]) > 200)
+    segment = next(r[lang] for r in rows
+                   if r["module"] == "SO1" and len(r["en"]) > 200 and (lang == "en" or r[lang] != r["en"]))
     query = segment[5:40] if lang == "zh" else " ".join(segment.split()[2:12])
     data = service.search(query, k=5, mode="bm25", filters={"language": lang}, collapse=False)
     assert any(query.replace(" ", "") in r["text"].replace(" ", "") for r in data["results"]), query
