@@ -26,6 +26,11 @@ class AskRequest(BaseModel):
     language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
     source: str | None = Field(default=None, description="iccd | manual | convention | wocat | spi")
     symbol: str | None = Field(default=None, description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
+    body: str | None = Field(default=None, description="ICCD body: COP, CST or CRIC")
+    session: int | None = Field(default=None, ge=1, description="ICCD session number")
+    year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
+    country: str | None = Field(default=None, description="country (WOCAT practices)")
+    land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
 
 
 def create_app(settings: Settings | None = None, service: SearchService | None = None) -> FastAPI:
@@ -65,18 +70,25 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         language: str | None = Query(None, description="filter: passage language (ISO 639-1)"),
         source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
         symbol: str | None = Query(None, description="filter: ICCD symbol"),
+        body: str | None = Query(None, description="filter: ICCD body (COP, CST, CRIC)"),
+        session: int | None = Query(None, ge=1, description="filter: ICCD session number"),
+        year: int | None = Query(None, ge=1900, le=2100, description="filter: year of the document"),
+        country: str | None = Query(None, description="filter: country (WOCAT practices)"),
+        land_use: str | None = Query(None, description="filter: land use (WOCAT practices)"),
         mode: Literal["hybrid", "bm25", "dense"] = Query("hybrid", description="retrieval legs"),
         lang: str | None = Query(None, description="preferred language of collapsed translations (default: the query's)"),
         collapse: bool = Query(True, description="show each passage once across its translations"),
     ) -> dict:
         """Hybrid (BM25 + embedding, RRF) search with filters, translations collapsed."""
-        filters = {"language": language, "source": source, "symbol": symbol}
+        filters = {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
+                   "year": year, "country": country, "land_use": land_use}
         return request.app.state.service.search(q, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse)
 
     @app.post("/ask")
     async def ask(request: Request, body: AskRequest) -> dict:
         """Extractive answer: sentences copied from the top passages, each with a citation [n]."""
-        filters = {"language": body.language, "source": body.source, "symbol": body.symbol}
+        filters = body.model_dump(include={"language", "source", "symbol", "body", "session", "year", "country",
+                                           "land_use"})
         return request.app.state.service.ask(body.question, k=body.k, filters=filters)
 
     @app.get("/documents/{passage_id}")

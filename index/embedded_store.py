@@ -23,6 +23,7 @@ query checks the generation counter and reloads what changed.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 import time
@@ -38,8 +39,20 @@ from haystack.utils.filters import document_matches_filter
 
 from index.analyzer import analyze
 
-#: Metadata fields that retrieval can filter on (exact match, or any of a list).
-FILTER_FIELDS = ("language", "source", "symbol", "doc_id", "translation_group")
+#: Metadata fields that retrieval can filter on (exact match, or any of a list). A
+#: list-valued field (a WOCAT practice's land uses) matches when any of its values does.
+FILTER_FIELDS = ("language", "source", "symbol", "doc_id", "translation_group", "body", "session", "year",
+                 "country", "land_use")
+
+
+def field_values(meta: dict, field: str) -> list[str]:
+    """The filterable values of ``meta[field]`` as strings (a list for list-valued fields)."""
+    value = meta.get(field)
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
 
 Filters = dict[str, "str | list[str]"]
 
@@ -87,7 +100,7 @@ class EmbeddedDocumentStore:
         self._ids: list[str] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._has_vec = np.zeros(0, dtype=bool)
-        self._fields: dict[str, np.ndarray] = {}
+        self._postings: dict[str, dict[str, np.ndarray]] = {}
         self._group_languages: dict[str, set[str]] = {}
         self._upserts: dict[str, tuple[dict, str]] = {}
         self._deletes: set[str] = set()
@@ -351,7 +364,13 @@ class EmbeddedDocumentStore:
                     matrix[i] = np.frombuffer(emb, dtype=np.float32)
                     has[i] = True
             self._ids, self._matrix, self._has_vec = ids, matrix, has
-            self._fields = {f: np.array([m.get(f) or "" for m in metas], dtype=object) for f in FILTER_FIELDS}
+            postings: dict[str, dict[str, list[int]]] = {f: {} for f in FILTER_FIELDS}
+            for row, m in enumerate(metas):
+                for f in FILTER_FIELDS:
+                    for v in field_values(m, f):
+                        postings[f].setdefault(v, []).append(row)
+            self._postings = {f: {v: np.asarray(rows, dtype=np.int64) for v, rows in d.items()}
+                              for f, d in postings.items()}
             groups: dict[str, set[str]] = {}
             for m in metas:
                 if m.get("translation_group"):
@@ -400,10 +419,14 @@ class EmbeddedDocumentStore:
         scores = self._matrix @ q
         mask = self._has_vec.copy()
         for field, value in (filters or {}).items():
-            if field not in self._fields:
+            if field not in self._postings:
                 raise ValueError(f"unknown filter field {field!r}; filterable: {', '.join(FILTER_FIELDS)}")
-            values = [value] if isinstance(value, str) else list(value)
-            mask &= np.isin(self._fields[field], values)
+            allowed = np.zeros(len(self._ids), dtype=bool)
+            for v in ([value] if isinstance(value, (str, int)) else list(value)):
+                rows = self._postings[field].get(str(v))
+                if rows is not None:
+                    allowed[rows] = True
+            mask &= allowed
         scores = np.where(mask, scores, -np.inf)
         k = min(top_k, int(mask.sum()))
         if k <= 0:
@@ -464,7 +487,12 @@ class _BM25Index:
 
         self._t = tantivy
         self.path = path
+        layout = path / "FIELDS"
+        wanted = " ".join(("id", "terms") + FILTER_FIELDS)
+        if path.exists() and (not layout.exists() or layout.read_text() != wanted):
+            shutil.rmtree(path)  # built with other fields: derived data, rebuilt from SQLite
         path.mkdir(parents=True, exist_ok=True)
+        layout.write_text(wanted)
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("id", stored=True, tokenizer_name="raw")
         builder.add_text_field("terms", tokenizer_name="whitespace")
@@ -500,7 +528,7 @@ class _BM25Index:
 
     def _document(self, pid: str, meta: dict, terms: str):
         fields = {"id": pid, "terms": terms}
-        fields.update({f: str(meta.get(f) or "") for f in FILTER_FIELDS})
+        fields.update({f: field_values(meta, f) for f in FILTER_FIELDS})
         return self._t.Document(**fields)
 
     def _finish(self, writer, generation: int) -> None:
@@ -544,7 +572,7 @@ class _BM25Index:
         for field, value in filters.items():
             if field not in FILTER_FIELDS:
                 raise ValueError(f"unknown filter field {field!r}; filterable: {', '.join(FILTER_FIELDS)}")
-            values = [value] if isinstance(value, str) else list(value)
+            values = [str(value)] if isinstance(value, (str, int)) else [str(v) for v in value]
             flt = t.Query.term_set_query(self.schema, field, values)
             clauses.append((t.Occur.Must, t.Query.const_score_query(flt, 0.0)))
         query = t.Query.boolean_query(clauses, minimum_number_should_match=None if content else 1)

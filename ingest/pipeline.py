@@ -19,7 +19,7 @@ from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages
 from ingest.convert import SUPPORTED_SUFFIXES, ConversionError, read_pages
 from ingest.language import detect_language
-from ingest.metadata import classify_source, find_symbol, find_title
+from ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
 from ingest.tokens import TokenCounter
 from ingest.translations import iccd_group, manual_groups
 
@@ -116,6 +116,8 @@ def load_document(path: Path) -> SourceDocument:
         "language": language,
         "path": path_key(path),
     }
+    if source == "iccd":
+        meta.update(iccd_metadata(raw, symbol))
     return SourceDocument(
         doc_id=document_id(path),
         path=path_key(path),

@@ -101,3 +101,16 @@ def test_symbol_never_invented():
     from tests.conftest import COP16
 
     assert load_document(COP16).meta["symbol"] == "ICCD/COP(16)/CST/7"
+
+
+def test_iccd_session_metadata_from_the_header():
+    from tests.conftest import COP16
+
+    m = load_document(COP14).meta
+    assert (m["body"], m["session"], m["agenda_item"], m["date_issued"], m["year"], m["original_language"]) == (
+        "CST", 14, "3(a)", "2019-06-24", 2019, "en")
+    m16 = load_document(COP16).meta
+    assert (m16["body"], m16["session"], m16["agenda_item"], m16["year"]) == ("CST", 16, "4(b)", 2024)
+    assert m16["date_issued"] is None and m16["original_language"] is None  # not in the text: not invented
+    m15 = load_document(COP15).meta
+    assert (m15["symbol"], m15["body"], m15["session"], m15["year"]) == (None, "COP", 15, 2022)

@@ -46,3 +46,10 @@ def test_each_leg_alone(service):
     dense = service.search("La couverture terrestre désigne la couverture physique observée", k=5, mode="dense",
                            filters={"language": "en"})
     assert any(r["text"].startswith("Land cover refers to the observed") for r in dense["results"])
+
+
+def test_iccd_metadata_filters(service):
+    data = service.search("科学与政策联系平台", k=10, filters={"body": "CST", "session": 16})
+    assert data["results"] and {r["symbol"] for r in data["results"]} == {"ICCD/COP(16)/CST/7"}
+    cop = service.search("伙伴关系", k=5, filters={"body": "COP", "year": 2022})
+    assert cop["results"] and all("COP15" in r["path"] for r in cop["results"])
