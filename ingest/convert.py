@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".pdf"}
+SUPPORTED_SUFFIXES = {".txt", ".md", ".pdf", ".json"}
 
 
 class ConversionError(Exception):

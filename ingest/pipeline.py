@@ -22,6 +22,7 @@ from ingest.language import detect_language
 from ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
 from ingest.tokens import TokenCounter
 from ingest.translations import iccd_group, manual_groups
+from ingest.wocat import load_record_file
 
 
 @dataclass
@@ -100,6 +101,8 @@ def load_document(path: Path) -> SourceDocument:
     Raises:
         ConversionError: the file cannot be converted (reason in the message).
     """
+    if path.suffix.lower() == ".json":
+        return _load_wocat(path)
     pages, paged = read_pages(path)
     raw = "\n".join(pages)
     symbol = find_symbol(raw, path)
@@ -126,6 +129,14 @@ def load_document(path: Path) -> SourceDocument:
         paged=paged,
         meta=meta,
     )
+
+
+def _load_wocat(path: Path) -> SourceDocument:
+    """A saved QCAT record (:mod:`ingest.wocat`) as one document."""
+    text, meta = load_record_file(path)
+    meta = {**meta, "symbol": None, "language": detect_language(text[:5000]) or "en", "path": path_key(path)}
+    return SourceDocument(doc_id=document_id(path), path=path_key(path), content_hash=file_hash(path),
+                          pages=[text], paged=False, meta=meta)
 
 
 def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> list[Document]:

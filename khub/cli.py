@@ -56,15 +56,22 @@ def _print_json(data) -> None:
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="files or folders (.txt, .md, .pdf)"),
+    paths: list[Path] = typer.Argument(..., help="files or folders (.txt, .md, .pdf, QCAT .json), "
+                                       "or the word 'wocat' to harvest the QCAT API"),
     reindex: bool = typer.Option(False, "--reindex", help="re-embed and rewrite unchanged files too"),
+    api_url: Optional[str] = typer.Option(None, "--api-url", help="QCAT API v2 root (default $KHUB_QCAT_API_URL)"),
+    token: Optional[str] = typer.Option(None, "--token", help="QCAT API token (default $KHUB_QCAT_TOKEN)"),
+    since: Optional[str] = typer.Option(None, "--since", help="QCAT: only records updated on/after this ISO date"),
     as_json: bool = typer.Option(False, "--json", help="print the ingest report as JSON"),
 ) -> None:
     """Ingest files into the store: convert, clean, detect language, chunk, embed, write.
 
     Unchanged files (same content hash) are skipped; a file that fails is reported
-    with its reason and the others are still ingested.
+    with its reason and the others are still ingested. `khub ingest wocat --token T`
+    first harvests the QCAT API into <data dir>/wocat/ and then ingests those records.
     """
+    if [str(p) for p in paths] == ["wocat"] and not Path("wocat").exists():
+        paths = [_harvest_wocat(_settings(), api_url, token, since, quiet=as_json)]
     from index.embedded_store import EmbeddingMismatchError
     from index.embedders import build_embedders
     from index.indexer import REPORT_NAME, ingest_paths
@@ -112,6 +119,31 @@ def ingest(
     console.print(f"store: {info['passages']} passages from {info['documents']} documents in {settings.data_dir}")
     if totals.get("failed"):
         console.print(f"[yellow]{totals['failed']} file(s) failed; see {Path(settings.data_dir) / REPORT_NAME}[/yellow]")
+
+
+def _harvest_wocat(settings: Settings, api_url: str | None, token: str | None, since: str | None,
+                   quiet: bool) -> Path:
+    from ingest.qcat import QCATAuthError, QCATClient, QCATError, harvest
+
+    out_dir = Path(settings.data_dir) / "wocat"
+    client = QCATClient(api_url or settings.qcat_api_url, token or settings.qcat_token)
+    try:
+        with console.status("harvesting QCAT…") as status:
+            saved, failed = harvest(client, out_dir, since=since,
+                                    on_record=lambda code, err: status.update(f"harvesting QCAT… {code}"))
+    except QCATAuthError as err:
+        console.print(f"[red]{escape(str(err))}[/red]")
+        raise typer.Exit(2) from err
+    except QCATError as err:
+        console.print(f"[red]{escape(str(err))}[/red]")
+        raise typer.Exit(1) from err
+    finally:
+        client.close()
+    if not quiet:
+        console.print(f"QCAT: {len(saved)} records saved in {out_dir}, {len(failed)} failed")
+    for code, reason in failed:
+        console.print(f"[red]failed[/red] {code}: {escape(reason)}")
+    return out_dir
 
 
 def _print_results(data: dict) -> None:

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
             ``(1 - w) * cosine(passage) + w * max cosine(sentence)`` (sentence vectors are
             stored at ingest). 0.5 was best on bench/qrels (issue #3 closing note).
         answer_sentences: how many sentences an extractive answer keeps.
+        qcat_api_url / qcat_token: the WOCAT QCAT API v2 root and token for ``khub ingest wocat``.
     """
 
     model_config = SettingsConfigDict(env_prefix="KHUB_", env_file=".env", extra="ignore")
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     answer_passages: int = Field(default=5, ge=1, le=20)
 
     ingest_ignore: list[str] = ["README*", "SOURCES*", ".*", "*.meta.json", "segments_aligned*.jsonl"]
+
+    qcat_api_url: str = "https://qcat.wocat.net/en/api/v2/"
+    qcat_token: str | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -14,7 +14,7 @@ def client(service):
 
 def test_health(client):
     body = client.get("/health").json()
-    assert body["status"] == "ok" and body["passages"] > 1000 and body["documents"] == 22
+    assert body["status"] == "ok" and body["passages"] > 1000 and body["documents"] == 23
 
 
 def test_search_returns_cited_results(client):
