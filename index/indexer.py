@@ -30,7 +30,7 @@ REPORT_NAME = "ingest-report.json"
 
 @dataclass
 class FileResult:
-    """Outcome of one input file: ``status`` is indexed | replaced | unchanged | failed | skipped."""
+    """Outcome of one input file: ``status`` is indexed | replaced | unchanged | failed | skipped | pruned."""
 
     path: str
     status: str
@@ -49,6 +49,7 @@ def ingest_paths(
     document_embedder: Any,
     reindex: bool = False,
     text_embedder: Any = None,
+    prune: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
@@ -61,6 +62,8 @@ def ingest_paths(
         document_embedder: a warmed-up Haystack document embedder.
         text_embedder: the matching text embedder; when given, each passage's sentences are
             embedded too (for the dense leg's sentence-level re-scoring).
+        prune: remove stored documents under the given folders whose file no longer exists
+            (reported as ``pruned``).
         reindex: re-embed and rewrite even unchanged files. When the store was built with
             another embedding model, it is emptied first and rebuilt from ``paths``.
         on_start: called once with the number of files found.
@@ -93,6 +96,8 @@ def ingest_paths(
         results.append(result)
         if on_file:
             on_file(result)
+    if prune:
+        results += _prune(paths, {path_key(p) for p in files}, store)
     write_report(Path(settings.data_dir), results)
     return results
 
@@ -120,6 +125,10 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
         doc_id = document_id(path)
         digest = file_hash(path)
         record = store.document_record(doc_id)
+        size_mb = path.stat().st_size / 1e6
+        if size_mb > settings.max_file_mb:
+            return FileResult(key, "failed", reason=f"file too large ({size_mb:.1f} MB > {settings.max_file_mb:g} MB; "
+                                                    "raise KHUB_MAX_FILE_MB to ingest it)")
         if record and record["content_hash"] == digest and not reindex:
             return FileResult(key, "unchanged", passages=record["n_passages"],
                               language=record["meta"].get("language"), source=record["meta"].get("source"))
@@ -137,6 +146,19 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
         return FileResult(key, "failed", reason=err.reason)
     except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
         return FileResult(key, "failed", reason=f"{type(err).__name__}: {err}")
+
+
+def _prune(roots: list[Path], present: set[str], store: Any) -> list[FileResult]:
+    """Delete stored documents below ``roots`` whose file was not found in this run."""
+    prefixes = [path_key(r) for r in roots if r.is_dir() or not r.exists()]
+    out = []
+    for record in store.list_documents():
+        key = record["path"]
+        below = any(key == p or key.startswith(p.rstrip("/") + "/") for p in prefixes)
+        if below and key not in present and not Path(key).exists():
+            store.delete_document(record["doc_id"])
+            out.append(FileResult(key, "pruned", passages=record["n_passages"], reason="source file no longer exists"))
+    return out
 
 
 def write_report(data_dir: Path, results: list[FileResult]) -> Path:

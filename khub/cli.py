@@ -59,6 +59,7 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="files or folders (.txt, .md, .pdf, QCAT .json), "
                                        "or the word 'wocat' to harvest the QCAT API"),
     reindex: bool = typer.Option(False, "--reindex", help="re-embed and rewrite unchanged files too"),
+    prune: bool = typer.Option(False, "--prune", help="remove stored documents whose file has disappeared"),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="QCAT API v2 root (default $KHUB_QCAT_API_URL)"),
     token: Optional[str] = typer.Option(None, "--token", help="QCAT API token (default $KHUB_QCAT_TOKEN)"),
     since: Optional[str] = typer.Option(None, "--since", help="QCAT: only records updated on/after this ISO date"),
@@ -95,7 +96,7 @@ def ingest(
                 progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
 
         try:
-            results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, on_start=on_start,
+            results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, prune=prune, on_start=on_start,
                                    on_file=on_file, text_embedder=text_embedder)
         except EmbeddingMismatchError as err:
             progress.stop()
@@ -111,7 +112,7 @@ def ingest(
     table = Table(title=f"ingest summary ({elapsed:.1f} s)")
     for col in ("status", "files", "passages"):
         table.add_column(col)
-    for status in ("indexed", "replaced", "unchanged", "failed", "skipped"):
+    for status in ("indexed", "replaced", "unchanged", "pruned", "failed", "skipped"):
         if status in totals:
             table.add_row(status, str(totals[status]), str(sum(r.passages for r in results if r.status == status)))
     console.print(table)

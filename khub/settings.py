@@ -37,6 +37,8 @@ class Settings(BaseSettings):
             ``query: `` / ``passage: `` (Wang et al. 2022, arXiv:2212.03533).
         embed_meta_fields: metadata put before the passage text when embedding it
             (the section heading by default: it names the topic a paragraph is about).
+        max_file_mb: files larger than this are reported and not ingested (a 50 MB text
+            dump would be ~100k passages; raise the limit on purpose).
         chunk_max_tokens: passage size limit in the embedding model's tokens.
         rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
             Cormack, Clarke & Buettcher (SIGIR 2009).
@@ -65,6 +67,7 @@ class Settings(BaseSettings):
     embed_meta_fields: list[str] = ["section"]
 
     chunk_max_tokens: int = Field(default=256, ge=16)
+    max_file_mb: float = Field(default=20.0, gt=0)
 
     rrf_k: int = Field(default=60, ge=1)
     bm25_weight: float = Field(default=2.0, ge=0)
