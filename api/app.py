@@ -84,6 +84,20 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
                    "year": year, "country": country, "land_use": land_use}
         return request.app.state.service.search(q, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse)
 
+    @app.get("/facets")
+    async def facets(
+        request: Request,
+        q: str | None = Query(None, max_length=2000, description="optional query: count over its top 100 hits"),
+        language: str | None = Query(None), source: str | None = Query(None), symbol: str | None = Query(None),
+        body: str | None = Query(None), session: int | None = Query(None, ge=1),
+        year: int | None = Query(None, ge=1900, le=2100), country: str | None = Query(None),
+        land_use: str | None = Query(None),
+    ) -> dict:
+        """Document counts per source, language, year, country, land use and ICCD body."""
+        filters = {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
+                   "year": year, "country": country, "land_use": land_use}
+        return request.app.state.service.facets(q, filters)
+
     @app.post("/ask")
     async def ask(request: Request, body: AskRequest) -> dict:
         """Extractive answer: sentences copied from the top passages, each with a citation [n]."""

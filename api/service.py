@@ -12,7 +12,7 @@ from haystack import Document
 from api.answer import extractive_answer
 from index.collapse import collapse_translations
 from index.highlight import highlight
-from index.embedded_store import EmbeddingMismatchError
+from index.embedded_store import EmbeddingMismatchError, field_values
 from index.embedders import build_embedders, embed_batch
 from index.retrieval import HybridRetriever, Mode
 from index.stores import open_store
@@ -114,6 +114,33 @@ class SearchService:
         passages, _ = self._retrieve(question, k, filters, "hybrid", None, True, out)
         answer = extractive_answer(out["query_embedding"], passages, self.embed_texts, self.settings.answer_sentences)
         return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
+
+    FACETS = ("source", "language", "year", "country", "land_use", "body")
+
+    def facets(self, query: str | None = None, filters: dict[str, Any] | None = None, n: int = 100) -> dict[str, Any]:
+        """Document counts per facet value: ``{"query", "documents", "facets": {field: {value: count}}}``.
+
+        With a query, the counts are over the distinct documents of the top ``n`` hybrid hits
+        (the same filters apply); without one, over every stored document that passes the
+        filters. Facets: source, language, year, country (WOCAT), land_use (WOCAT), body (ICCD).
+        """
+        filters = {f: v for f, v in (filters or {}).items() if v}
+        metas: dict[str, dict] = {}
+        if query and query.strip():
+            for d in self.retriever.run(query=query.strip(), top_k=n, filters=filters)["documents"]:
+                metas.setdefault(d.meta.get("doc_id") or d.id, d.meta)
+        else:
+            for r in self.store.list_documents():
+                meta = r["meta"]
+                if all(str(v) in field_values(meta, f) for f, v in filters.items()):
+                    metas[r["doc_id"]] = meta
+        counts: dict[str, dict[str, int]] = {f: {} for f in self.FACETS}
+        for meta in metas.values():
+            for f in self.FACETS:
+                for v in field_values(meta, f):
+                    counts[f][v] = counts[f].get(v, 0) + 1
+        ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()}
+        return {"query": query, "filters": filters, "documents": len(metas), "facets": ordered}
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
         """A stored passage with all its metadata, or None."""

@@ -50,3 +50,19 @@ def test_documents_endpoint(client):
 def test_openapi_docs(client):
     assert client.get("/docs").status_code == 200
     assert "/search" in client.get("/openapi.json").json()["paths"]
+
+
+def test_facets(client):
+    everything = client.get("/facets").json()
+    assert everything["documents"] == 23
+    f = everything["facets"]
+    assert f["source"] == {"manual": 18, "iccd": 3, "convention": 1, "wocat": 1}
+    assert f["country"] == {"Afghanistan": 1} and f["land_use"] == {"Grazing land": 1}
+    assert f["body"] == {"CST": 2, "COP": 1} and f["year"]["2019"] == 1
+    assert f["language"]["zh"] == 6  # 3 ICCD documents + 3 manual chapters
+    wocat = client.get("/facets", params={"q": "contour trench runoff infiltration", "source": "wocat"}).json()
+    assert wocat["documents"] == 1 and wocat["facets"]["country"] == {"Afghanistan": 1}
+    iccd = client.get("/facets", params={"body": "CST"}).json()
+    assert iccd["documents"] == 2 and iccd["facets"]["source"] == {"iccd": 2}
+    r = client.get("/search", params={"q": "grazing land", "country": "Afghanistan", "land_use": "Grazing land"})
+    assert r.status_code == 200 and {x["source"] for x in r.json()["results"]} == {"wocat"}
