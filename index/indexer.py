@@ -21,7 +21,7 @@ from index.embedded_store import EmbeddingMismatchError
 from index.embedders import embed_batch
 from ingest.convert import ConversionError
 from ingest.sentences import split_sentences, strip_label
-from ingest.pipeline import discover, document_id, file_hash, load_document, path_key, to_passages
+from ingest.pipeline import content_hash, discover, document_id, load_document, path_key, to_passages
 from ingest.tokens import token_counter
 from khub.settings import Settings
 
@@ -123,7 +123,7 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
     key = path_key(path)
     try:
         doc_id = document_id(path)
-        digest = file_hash(path)
+        digest = content_hash(path)
         record = store.document_record(doc_id)
         size_mb = path.stat().st_size / 1e6
         if size_mb > settings.max_file_mb:

@@ -70,6 +70,25 @@ def pdf_pages(path: Path) -> list[str]:
     return pages
 
 
+def pdf_metadata(path: Path) -> dict:
+    """``{"title", "year"}`` from a PDF's document information (None where absent)."""
+    from pypdf import PdfReader
+
+    try:
+        info = PdfReader(str(path)).metadata
+    except Exception:  # noqa: BLE001 - metadata is optional; conversion errors are reported elsewhere
+        return {"title": None, "year": None}
+    if info is None:
+        return {"title": None, "year": None}
+    title = (info.title or "").strip() or None
+    year = None
+    try:
+        year = info.creation_date.year if info.creation_date else None
+    except (ValueError, TypeError):
+        year = None
+    return {"title": title, "year": year}
+
+
 def read_pages(path: Path) -> tuple[list[str], bool]:
     """Convert one file into page texts.
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from haystack import Document
 
 from ingest.chunk import chunk_pages
 from ingest.clean import clean_pages
-from ingest.convert import SUPPORTED_SUFFIXES, ConversionError, read_pages
+from ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
 from ingest.language import detect_language
 from ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
 from ingest.tokens import TokenCounter
@@ -95,6 +97,54 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sidecar(path: Path) -> Path:
+    """The optional metadata file of a publication: ``report.pdf`` -> ``report.meta.json``."""
+    return path.with_name(path.stem + ".meta.json")
+
+
+def content_hash(path: Path) -> str:
+    """:func:`file_hash` of the file, combined with its sidecar's when there is one (editing the
+    sidecar re-ingests the publication)."""
+    meta = sidecar(path)
+    if not meta.is_file():
+        return file_hash(path)
+    return hashlib.sha256((file_hash(path) + file_hash(meta)).encode()).hexdigest()
+
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+SIDECAR_FIELDS = ("title", "year", "authors", "doi", "url", "type")
+
+
+def publication_metadata(path: Path, pages: list[str]) -> dict:
+    """SPI publication metadata: the sidecar ``<name>.meta.json`` (title, year, authors, DOI,
+    URL, type) when present; otherwise title and year from the PDF's document information,
+    then from its first page (first line; first year 1950-2049).
+
+    Raises:
+        ConversionError: a sidecar that is not a JSON object.
+    """
+    meta_path = sidecar(path)
+    if meta_path.is_file():
+        try:
+            data = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ConversionError(meta_path, f"sidecar is not valid JSON ({err})") from err
+        if not isinstance(data, dict):
+            raise ConversionError(meta_path, "sidecar must be a JSON object")
+        out = {k: data.get(k) for k in SIDECAR_FIELDS if data.get(k) is not None}
+        if "year" in out:
+            out["year"] = int(out["year"])
+        return out
+    info = pdf_metadata(path) if path.suffix.lower() == ".pdf" else {"title": None, "year": None}
+    first = next((p for p in pages if p.strip()), "")
+    title = info["title"] or next((ln.strip() for ln in first.split("\n") if ln.strip()), None)
+    year = info["year"]
+    if year is None:
+        m = _YEAR.search(first)
+        year = int(m.group(1)) if m else None
+    return {"title": title[:200] if title else None, "year": year}
+
+
 def load_document(path: Path) -> SourceDocument:
     """Read, clean and describe one file.
 
@@ -121,10 +171,12 @@ def load_document(path: Path) -> SourceDocument:
     }
     if source == "iccd":
         meta.update(iccd_metadata(raw, symbol))
+    if source == "spi":
+        meta.update(publication_metadata(path, cleaned))
     return SourceDocument(
         doc_id=document_id(path),
         path=path_key(path),
-        content_hash=file_hash(path),
+        content_hash=content_hash(path),
         pages=cleaned,
         paged=paged,
         meta=meta,

@@ -10,7 +10,7 @@ from ingest.tokens import token_counter
 from tests.conftest import COP15
 
 
-def make_pdf(path: Path, paragraphs: list[str], per_page: int = 4) -> None:
+def make_pdf(path: Path, paragraphs: list[str], per_page: int = 4, title: str | None = None) -> None:
     """Typeset paragraphs with reportlab's built-in CID font STSong-Light (no font file),
     ``per_page`` paragraphs per page, with UN page furniture on every page."""
     from reportlab.lib.pagesizes import A4
@@ -32,7 +32,8 @@ def make_pdf(path: Path, paragraphs: list[str], per_page: int = 4) -> None:
         story.append(Paragraph(text, style))
         if (i + 1) % per_page == 0 and i + 1 < len(paragraphs):
             story.append(PageBreak())
-    SimpleDocTemplate(str(path), pagesize=A4).build(story, onFirstPage=furniture, onLaterPages=furniture)
+    SimpleDocTemplate(str(path), pagesize=A4, title=title or "").build(story, onFirstPage=furniture,
+                                                                       onLaterPages=furniture)
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +82,28 @@ def test_broken_pdfs_get_clear_reasons(tmp_path):
     empty.write_text("   \n")
     with pytest.raises(ConversionError, match="empty file"):
         read_pages(empty)
+
+
+def test_spi_publication_metadata_from_pdf_and_sidecar(tmp_path):
+    import json
+
+    from ingest.pipeline import content_hash
+
+    lines = COP15.read_text(encoding="utf-8").split("\n")
+    paragraphs = [ln for ln in lines if ln[:3].rstrip(".").strip().isdigit() and len(ln) > 60][:8]
+    pdf = tmp_path / "spi_brief_partnerships.pdf"
+    make_pdf(pdf, paragraphs, title="Partnerships for land (SPI brief)")
+    doc = load_document(pdf)
+    assert doc.meta["source"] == "spi"
+    assert doc.meta["title"] == "Partnerships for land (SPI brief)"  # from the PDF's document information
+    assert isinstance(doc.meta["year"], int)
+    before = content_hash(pdf)
+    (tmp_path / "spi_brief_partnerships.meta.json").write_text(json.dumps({
+        "title": "Science-policy brief: partnerships", "year": 2022, "authors": ["A. Author", "B. Author"],
+        "doi": "10.0000/example", "url": "https://example.org/brief", "type": "science-policy brief"}))
+    assert content_hash(pdf) != before  # editing the sidecar re-ingests the publication
+    meta = load_document(pdf).meta
+    assert (meta["title"], meta["year"], meta["doi"], meta["type"]) == (
+        "Science-policy brief: partnerships", 2022, "10.0000/example", "science-policy brief")
+    passages = to_passages(load_document(pdf), token_counter(), 256)
+    assert {p.meta["page"] for p in passages} == {1, 2} and all(p.meta["year"] == 2022 for p in passages)
