@@ -290,11 +290,13 @@ def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /st
     out.print(f"{info['passages']} passages, {info['documents']} documents, model {info['embedding_model']} "
               f"({info['embedding_dim']}-dim), data dir {settings.data_dir}")
     table = Table()
-    for col in ("path", "source", "language", "symbol", "passages"):
+    for col in ("path", "source", "language", "symbol", "body", "session", "year", "country", "passages"):
         table.add_column(col, overflow="fold")
     for r in docs:
         m = r["meta"]
-        table.add_row(r["path"], m.get("source") or "", m.get("language") or "", m.get("symbol") or "", str(r["n_passages"]))
+        table.add_row(*(escape(str(v)) if v not in (None, "") else "" for v in (
+            r["path"], m.get("source"), m.get("language"), m.get("symbol"), m.get("body"), m.get("session"),
+            m.get("year"), m.get("country"), r["n_passages"])))
     out.print(table)
 
 
