@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -31,6 +31,21 @@ class AskRequest(BaseModel):
     year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
     country: str | None = Field(default=None, description="country (WOCAT practices)")
     land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
+
+
+def filter_params(
+    language: str | None = Query(None, description="filter: passage language (ISO 639-1)"),
+    source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
+    symbol: str | None = Query(None, description="filter: ICCD symbol"),
+    body: str | None = Query(None, description="filter: ICCD body (COP, CST, CRIC)"),
+    session: int | None = Query(None, ge=1, description="filter: ICCD session number"),
+    year: int | None = Query(None, ge=1900, le=2100, description="filter: year of the document"),
+    country: str | None = Query(None, description="filter: country (WOCAT practices)"),
+    land_use: str | None = Query(None, description="filter: land use (WOCAT practices)"),
+) -> dict:
+    """The metadata filters shared by ``/search`` and ``/facets`` (a FastAPI dependency)."""
+    return {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
+            "year": year, "country": country, "land_use": land_use}
 
 
 def create_app(settings: Settings | None = None, service: SearchService | None = None) -> FastAPI:
@@ -67,35 +82,21 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         request: Request,
         q: str = Query(..., min_length=1, max_length=2000, description="query text, any UN language"),
         k: int = Query(10, ge=1, le=100, description="number of results"),
-        language: str | None = Query(None, description="filter: passage language (ISO 639-1)"),
-        source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
-        symbol: str | None = Query(None, description="filter: ICCD symbol"),
-        body: str | None = Query(None, description="filter: ICCD body (COP, CST, CRIC)"),
-        session: int | None = Query(None, ge=1, description="filter: ICCD session number"),
-        year: int | None = Query(None, ge=1900, le=2100, description="filter: year of the document"),
-        country: str | None = Query(None, description="filter: country (WOCAT practices)"),
-        land_use: str | None = Query(None, description="filter: land use (WOCAT practices)"),
+        filters: dict = Depends(filter_params),
         mode: Literal["hybrid", "bm25", "dense"] = Query("hybrid", description="retrieval legs"),
         lang: str | None = Query(None, description="preferred language of collapsed translations (default: the query's)"),
         collapse: bool = Query(True, description="show each passage once across its translations"),
     ) -> dict:
         """Hybrid (BM25 + embedding, RRF) search with filters, translations collapsed."""
-        filters = {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
-                   "year": year, "country": country, "land_use": land_use}
         return request.app.state.service.search(q, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse)
 
     @app.get("/facets")
     async def facets(
         request: Request,
         q: str | None = Query(None, max_length=2000, description="optional query: count over its top 100 hits"),
-        language: str | None = Query(None), source: str | None = Query(None), symbol: str | None = Query(None),
-        body: str | None = Query(None), session: int | None = Query(None, ge=1),
-        year: int | None = Query(None, ge=1900, le=2100), country: str | None = Query(None),
-        land_use: str | None = Query(None),
+        filters: dict = Depends(filter_params),
     ) -> dict:
         """Document counts per source, language, year, country, land use and ICCD body."""
-        filters = {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
-                   "year": year, "country": country, "land_use": land_use}
         return request.app.state.service.facets(q, filters)
 
     @app.post("/ask")
