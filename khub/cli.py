@@ -32,6 +32,22 @@ out = Console()
 LanguageOpt = typer.Option(None, "--language", "-l", help="only passages in this language (ar, zh, en, fr, ru, es)")
 SourceOpt = typer.Option(None, "--source", help="only this source: iccd, manual, convention, wocat, spi")
 SymbolOpt = typer.Option(None, "--symbol", help="only this ICCD symbol, e.g. ICCD/COP(14)/CST/5")
+FilterOpt = typer.Option([], "--filter", "-f", help="FIELD=VALUE on any filter field (body, session, year, "
+                         "country, land_use, ...), e.g. -f country=Afghanistan; repeatable")
+
+
+def _filters(language: str | None, source: str | None, symbol: str | None, extra: list[str]) -> dict:
+    """The filters of a search/ask command line; ``extra`` items are ``FIELD=VALUE``."""
+    from index.embedded_store import FILTER_FIELDS
+
+    filters: dict = {"language": language, "source": source, "symbol": symbol}
+    for item in extra:
+        field, sep, value = item.partition("=")
+        if not sep or field not in FILTER_FIELDS:
+            raise typer.BadParameter(f"{item!r}: expected FIELD=VALUE with FIELD one of {', '.join(FILTER_FIELDS)}",
+                                     param_hint="--filter")
+        filters[field] = value
+    return filters
 
 
 def _settings() -> Settings:
@@ -169,15 +185,16 @@ def search(
     language: Optional[str] = LanguageOpt,
     source: Optional[str] = SourceOpt,
     symbol: Optional[str] = SymbolOpt,
+    filter_: list[str] = FilterOpt,
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
     lang: Optional[str] = typer.Option(None, "--lang", help="preferred language of collapsed translations"),
     collapse: bool = typer.Option(True, "--collapse/--no-collapse", help="show each passage once across translations"),
     as_json: bool = typer.Option(False, "--json", help="print what GET /search returns"),
 ) -> None:
     """Hybrid search (BM25 + multilingual embeddings, reciprocal rank fusion)."""
+    filters = _filters(language, source, symbol, filter_)
     service = _service(_settings())
-    data = service.search(query, k=k, filters={"language": language, "source": source, "symbol": symbol}, mode=mode,
-                          lang=lang, collapse=collapse)
+    data = service.search(query, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse)
     _print_json(data) if as_json else _print_results(data)
 
 
@@ -188,11 +205,13 @@ def ask(
     language: Optional[str] = LanguageOpt,
     source: Optional[str] = SourceOpt,
     symbol: Optional[str] = SymbolOpt,
+    filter_: list[str] = FilterOpt,
     as_json: bool = typer.Option(False, "--json", help="print what POST /ask returns"),
 ) -> None:
     """Answer with sentences copied from the best passages, each with a citation [n]."""
+    filters = _filters(language, source, symbol, filter_)
     service = _service(_settings())
-    data = service.ask(question, k=k, filters={"language": language, "source": source, "symbol": symbol})
+    data = service.ask(question, k=k, filters=filters)
     if as_json:
         _print_json(data)
         return

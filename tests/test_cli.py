@@ -38,3 +38,14 @@ def test_stats_lists_iccd_symbols(corpus_dir, monkeypatch):
     data = json.loads(result.stdout)
     symbols = {d["meta"]["symbol"] for d in data["documents_list"] if d["meta"]["source"] == "iccd"}
     assert symbols == {"ICCD/COP(14)/CST/5", "ICCD/COP(16)/CST/7", None}
+
+
+def test_search_filter_option(service, monkeypatch):
+    monkeypatch.setenv("KHUB_DATA_DIR", str(service.settings.data_dir))
+    result = CliRunner().invoke(app, ["search", "科学与政策联系平台", "-f", "body=CST", "-f", "session=16", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["filters"] == {"body": "CST", "session": "16"}
+    assert data["results"] and {r["symbol"] for r in data["results"]} == {"ICCD/COP(16)/CST/7"}
+    bad = CliRunner().invoke(app, ["search", "x", "-f", "colour=red"])
+    assert bad.exit_code == 2 and "colour=red" in bad.output
