@@ -7,6 +7,11 @@ job numbers (``GE.19-10569 (C) 080719 080719``), barcode lines
 and a table of contents (entries ending in leader dots and paragraph/page
 numbers). PDF extraction (pypdf) also breaks Chinese lines inside sentences;
 whitespace between two CJK characters carries no meaning and is removed.
+
+Typeset PDFs in Latin and Cyrillic scripts break words at line ends
+("degrada-" / "tion") and use typographic ligatures (U+FB01 "ﬁ"); both are
+repaired on paged input (:func:`dehyphenate`, :func:`expand_ligatures`) so that
+BM25 sees whole words and quoted passages read as the original.
 """
 
 from __future__ import annotations
@@ -64,6 +69,66 @@ def join_cjk(text: str) -> str:
     return _CJK_INLINE_SPACE.sub("", text)
 
 
+# Latin ligatures (Unicode block Alphabetic Presentation Forms, U+FB00-U+FB06) and the soft
+# hyphen (U+00AD), which PDF text layers carry but readers and analyzers do not expect.
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
+                            "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st", "\u00ad": None})
+# A word broken at a line end: letters, a hyphen (ASCII or U+2010), a line break, a lower-case letter.
+_BROKEN_WORD = re.compile(r"(\w*[^\W\d_])[-\u2010][ \t]*\n[ \t]*([a-zà-ÿа-яё][^\W\d_]*)")
+_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+def expand_ligatures(text: str) -> str:
+    """Replace Latin typographic ligatures (U+FB00-FB06) by their letters and drop soft hyphens."""
+    return text.translate(_LIGATURES)
+
+
+def dehyphenate(text: str, vocabulary: set[str] | None = None) -> str:
+    """Re-join words broken across a line end by a hyphen ("degrada-\\ntion" -> "degradation").
+
+    The break is only repaired when the continuation starts with a lower-case letter (Latin or
+    Cyrillic), so list dashes and "Article 2-" / "3" ranges stay as they are. Whether the hyphen
+    was a typesetter's (dropped) or part of a compound ("long-term", kept) is decided from the
+    document's own words, the usual dictionary-free heuristic of PDF text extractors:
+
+    * the joined word occurs elsewhere in the document -> joined without the hyphen;
+    * else the hyphenated compound occurs elsewhere -> joined with the hyphen;
+    * else -> joined without the hyphen (line-end hyphens in typeset text are mostly soft).
+
+    Args:
+        text: page or document text.
+        vocabulary: lower-cased words and compounds of the whole document; by default those of ``text``.
+
+    Returns:
+        The text with each repaired word on the first of its two lines.
+    """
+    if vocabulary is None:
+        vocabulary = document_vocabulary([text])
+
+    def join(m: re.Match) -> str:
+        head, tail = m.group(1), m.group(2)
+        joined = head + tail
+        if joined.lower() in vocabulary:
+            return joined
+        if f"{head}-{tail}".lower() in vocabulary:
+            return f"{head}-{tail}"
+        return joined
+
+    return _BROKEN_WORD.sub(join, text)
+
+
+def document_vocabulary(pages: list[str]) -> set[str]:
+    """Lower-cased words and hyphenated compounds of ``pages`` that are not broken at a line end."""
+    vocabulary: set[str] = set()
+    for page in pages:
+        unbroken = _BROKEN_WORD.sub(" ", page)
+        for token in _WORD_TOKEN.findall(unbroken):
+            token = token.lower()
+            vocabulary.add(token)
+            vocabulary.update(token.split("-"))
+    return vocabulary
+
+
 def _normalise_header(line: str) -> str:
     return re.sub(r"\d+", "#", line.strip())
 
@@ -93,11 +158,17 @@ def running_lines(pages: list[str], edge: int = 2, min_share: float = 0.5) -> se
 
 def clean_pages(pages: list[str], paged: bool) -> list[str]:
     """Clean every page: furniture, running headers/footers and page numbers (paged input
-    only), CJK whitespace. Returns as many pages as it was given (some may be empty)."""
+    only), ligatures and line-end hyphenation (paged input only), CJK whitespace.
+    Returns as many pages as it was given (some may be empty)."""
     running = running_lines(pages) if paged else set()
+    if paged:
+        pages = [expand_ligatures(p) for p in pages]
+        vocabulary = document_vocabulary(pages)
     cleaned = []
     for page in pages:
         page = page.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+        if paged:
+            page = dehyphenate(page, vocabulary)
         lines = []
         for line in page.split("\n"):
             if is_furniture(line):

@@ -107,3 +107,72 @@ def test_spi_publication_metadata_from_pdf_and_sidecar(tmp_path):
         "Science-policy brief: partnerships", 2022, "10.0000/example", "science-policy brief")
     passages = to_passages(load_document(pdf), token_counter(), 256)
     assert {p.meta["page"] for p in passages} == {1, 2} and all(p.meta["year"] == 2022 for p in passages)
+
+
+def typeset_hyphenated(paragraphs: list[str], width: int = 58) -> list[list[str]]:
+    """Wrap each paragraph at ``width`` characters the way a typesetter hyphenates: a word that
+    does not fit is broken after its first half with a hyphen; a compound ("long-term") is
+    broken at its own hyphen. Returns the lines of each paragraph."""
+    out = []
+    for text in paragraphs:
+        lines, line = [], ""
+        for word in text.split():
+            if len(line) + 1 + len(word) <= width:
+                line = f"{line} {word}".strip()
+                continue
+            room = width - len(line) - 2
+            if "-" in word and 0 < word.index("-") < room:
+                head, tail = word.split("-", 1)
+                lines.append(f"{line} {head}-".strip())
+                line = tail
+            elif room >= 3 and len(word) >= 7 and word[: len(word) // 2].isalpha():
+                cut = len(word) // 2
+                lines.append(f"{line} {word[:cut]}-".strip())
+                line = word[cut:]
+            else:
+                lines.append(line)
+                line = word
+        out.append(lines + [line])
+    return out
+
+
+def test_latin_pdf_hyphenation_and_ligatures_are_repaired(tmp_path):
+    """Real Convention paragraphs (English), typeset with line-end hyphenation on 2 pages:
+    after ingest every passage reads like the original text and BM25 sees whole words."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from ingest.clean import clean_pages
+    from tests.conftest import CONVENTION
+
+    source = [ln.strip() for ln in CONVENTION.read_text(encoding="utf-8").split("\n")]
+    import re
+
+    paragraphs = [ln for ln in source if re.match(r"\d{1,2}\.\s", ln) and 250 < len(ln) < 700][:6]
+    assert any("long-term" in p for p in paragraphs)
+    pdf = tmp_path / "spi_technical_report.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=A4)
+    y = A4[1] - 72
+    broken = 0
+    for i, lines in enumerate(typeset_hyphenated(paragraphs)):
+        if i == 3:
+            c.showPage()
+            y = A4[1] - 72
+        for line in lines:
+            c.setFont("Helvetica", 10)
+            c.drawString(60, y, line)
+            broken += line.endswith("-")
+            y -= 13
+        y -= 13
+    c.save()
+    assert broken >= 10  # the typesetting really broke words
+
+    doc = load_document(pdf)
+    passages = to_passages(doc, token_counter(), 256)
+    text = " ".join(" ".join(p.content.split()) for p in passages)
+    for paragraph in paragraphs:
+        assert " ".join(paragraph.split()) in text
+    assert {p.meta["page"] for p in passages} == {1, 2}
+    # a ligature and a soft hyphen as pypdf returns them from typeset fonts
+    page = "the \ufb01rst ﬁeld survey of de\u00adgradation, re-\nhabilitation and rehabilitation"
+    assert clean_pages([page, "x", "y"], paged=True)[0] == "the first field survey of degradation, rehabilitation and rehabilitation"
