@@ -140,7 +140,8 @@ def harvest(client: QCATClient, out_dir: Path, since: str | None = None,
             continue
         path = out_dir / f"{code}.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"code": code, "url": item.get("url"), "updated": item.get("updated"),
+        url = urljoin(client.api_url, item["url"]) if item.get("url") else None  # the page people cite
+        tmp.write_text(json.dumps({"code": code, "url": url, "updated": item.get("updated"),
                                    "name": item.get("name"), "details": details}, ensure_ascii=False))
         os.replace(tmp, path)
         saved.append(path)

@@ -14,9 +14,12 @@ land use            ``tech_qg_9``
 degradation         ``tech_qg_27`` (sub-types ``tech_qg_28``-``tech_qg_33``)
 SLM group           ``tech_qg_20``
 SLM measures        ``tech_qg_8``
-impacts             ``tech__6__1`` / ``tech__6__2`` (rated -3..+3)
+impacts             ``tech__6__1`` / ``tech__6__2`` (rated -3..+3, see :func:`impact_ratings`)
 strengths           ``tech__6__7``;  weaknesses ``tech__6__8``
 ==================  ==========================================
+
+QCAT's own records carry mojibake (UTF-8 read as cp1252: "usersâ€™", "ImplantaciÃ³n");
+every string is repaired with ftfy's ``fix_encoding`` (Speer 2019, ftfy docs) before use.
 
 Personal data is never indexed: the resource-person group ``tech_qg_184`` (and any
 question whose key names a person, user, e-mail or phone) is skipped, and e-mail
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,16 +39,131 @@ from ingest.convert import ConversionError
 #: Question groups and question keys whose subtree is never read (personal data).
 PRIVATE_KEYS = ("tech_qg_184", "qg_accept_conditions", "user", "person", "email", "phone", "contact", "address")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d ()./-]{7,}\d")
+# Phone numbers: international (+41 31 631 88 22), labelled (Tel: 031 631 88 22) or national
+# with a trunk 0 (0796 123 456). Bare digit runs (2010-2015, 1 200 000 ha, coordinates) are
+# kept: contact data lives in tech_qg_184, which is never read; this is a second guard.
+_PHONE = re.compile(
+    r"\+\d[\d ()./-]{7,}\d"
+    r"|(?:tel|phone|mobile|cell|fax|whatsapp)\.?\s*(?:no\.?|number)?\s*:?\s*\(?\d[\d ()./-]{5,}\d"
+    r"|(?<![\w.])0\d{2,3}[ .-]?\d{3}[ .-]?\d{3,4}(?![\w.])",
+    re.IGNORECASE,
+)
+#: Answers that are file paths, ids or JSON (image uploads, GeoJSON maps), not prose.
+_NOT_PROSE = re.compile(r"^\s*(?:[{\[]|/upload/|https?://\S+\s*$)|^\S+$")
 _CODE = re.compile(r"^(technologies|approaches|unccd|cca|cbp)_\d+$")
 #: Free-text questions over this many characters are indexed (short ones are labels or numbers).
 _MIN_FREE_TEXT = 40
-_DIRECTIONS = {"increased", "decreased", "improved", "reduced", "worsened", "none", "not applicable"}
 
 
 def scrub(text: str) -> str:
     """``text`` without e-mail addresses and phone numbers."""
     return _PHONE.sub("[phone removed]", _EMAIL.sub("[e-mail removed]", text))
+
+
+def fix_mojibake(value: Any) -> Any:
+    """``value`` with every string repaired by ``ftfy.fix_encoding`` (lists and dicts walked);
+    only mis-decoded text changes: correct UTF-8 in any script is returned as it is."""
+    import ftfy
+
+    if isinstance(value, str):
+        return ftfy.fix_encoding(value)
+    if isinstance(value, list):
+        return [fix_mojibake(v) for v in value]
+    if isinstance(value, dict):
+        return {k: fix_mojibake(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Impact:
+    """One rated impact of a technology: QCAT rates each on a 7-point scale -3..+3, whose
+    ends are labelled per impact (``soil loss``: -3 "increased" ... +3 "decreased")."""
+
+    name: str
+    rating: int
+    direction: str
+    comment: str | None = None
+    offsite: bool = False
+
+    def label(self) -> str:
+        """Facet value, e.g. ``"soil loss: decreased"``."""
+        return f"{self.name}: {self.direction}"
+
+    def sentence(self) -> str:
+        """Indexed text, e.g. ``"soil loss: decreased (+2 on -3..+3). Due to ..."``."""
+        text = f"{self.name}: {self.direction} ({self.rating:+d} on -3..+3)."
+        return f"{text} {self.comment}" if self.comment else text
+
+
+def _rating(entry: Any) -> int | None:
+    if isinstance(entry, dict) and entry.get("all_values") is not None:
+        try:
+            return int(str(entry.get("value")))
+        except ValueError:
+            return None
+    return None
+
+
+def _direction(rating: int, left: str | None, right: str | None) -> str:
+    if rating == 0:
+        return "no change"
+    label = right if rating > 0 else left
+    return label or ("positive" if rating > 0 else "negative")
+
+
+def _values(node: dict, key: str) -> list[Any]:
+    entries = (node.get(key) or {}).get("value") if isinstance(node.get(key), dict) else None
+    return [e.get("value") if isinstance(e, dict) else None for e in entries] if isinstance(entries, list) else []
+
+
+def impact_ratings(record: dict) -> list[Impact]:
+    """The rated on-site (``tech__6__1``) and off-site (``tech__6__2``) impacts of a record.
+
+    A question group holds one rating question (an answer with ``all_values``, the scale, and
+    ``additional_translations.label_left/right``, the words for -3 and +3) and an optional
+    comment (``tech_impacts_specify``). The "other" group (``tech_impacts_other_*``) holds
+    parallel lists: names (``_specify``), left/right labels and ratings (``_measure``).
+    Unrated impacts are left out.
+    """
+    out: list[Impact] = []
+
+    def visit(node: Any, offsite: bool) -> None:
+        if not isinstance(node, dict):
+            return
+        children = node.get("children") if isinstance(node.get("children"), dict) else None
+        if children and "tech_impacts_other_measure" in children:
+            names = _values(children, "tech_impacts_other_specify")
+            lefts = _values(children, "tech_impacts_other_labelleft")
+            rights = _values(children, "tech_impacts_other_labelright")
+            entries = (children["tech_impacts_other_measure"] or {}).get("value") or []
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                rating = _rating(entry)
+                name = names[i] if i < len(names) else None
+                if rating is None or not name:
+                    continue
+                left = lefts[i] if i < len(lefts) else None
+                right = rights[i] if i < len(rights) else None
+                out.append(Impact(name.strip(), rating, _direction(rating, left, right), None, offsite))
+            return
+        if children:
+            comment = next((v.strip() for v in _values(children, "tech_impacts_specify") if isinstance(v, str) and v.strip()), None)
+            for key, child in children.items():
+                if not isinstance(child, dict) or key.startswith("tech_impacts_other"):
+                    continue
+                for entry in child.get("value") or [] if isinstance(child.get("value"), list) else []:
+                    rating = _rating(entry)
+                    if rating is None:
+                        continue
+                    labels = entry.get("additional_translations") or {}
+                    name = str(entry.get("key") or child.get("label") or key).strip()
+                    out.append(Impact(name, rating, _direction(rating, labels.get("label_left"), labels.get("label_right")),
+                                      comment, offsite))
+            for child in children.values():
+                visit(child, offsite)
+
+    visit(find(record, "tech__6__1"), False)
+    visit(find(record, "tech__6__2"), True)
+    return out
 
 
 def _is_private(key: str) -> bool:
@@ -117,7 +236,8 @@ def _free_text(record: dict, skip: set[str]) -> Iterator[tuple[str, str]]:
                 if k == "value" and isinstance(v, list):
                     for entry in v:
                         text = entry.get("value") if isinstance(entry, dict) else None
-                        if isinstance(text, str) and len(text.strip()) >= _MIN_FREE_TEXT and text.strip() not in skip:
+                        if (isinstance(text, str) and len(text.strip()) >= _MIN_FREE_TEXT
+                                and text.strip() not in skip and not _NOT_PROSE.match(text)):
                             yield own, text.strip()
                 else:
                     yield from visit(v, own)
@@ -138,6 +258,7 @@ def record_to_document(record: dict, code: str | None = None, url: str | None = 
     Raises:
         ConversionError: the record has no name or no descriptive text.
     """
+    record = fix_mojibake(record)
     name = next(iter(_question(record, "qg_name", "name")), None)
     if not name:
         raise ConversionError(code or "<record>", "QCAT record without a name (qg_name.name)")
@@ -147,12 +268,17 @@ def record_to_document(record: dict, code: str | None = None, url: str | None = 
         ("Strengths", _question(record, "tech__6__7")),
         ("Weaknesses", _question(record, "tech__6__8")),
     ]
-    used = {t for _, texts in parts for t in texts}
+    impacts = impact_ratings(record)
+    used = {t for _, texts in parts for t in texts} | {i.comment for i in impacts if i.comment}
     others = [(label, text) for label, text in _free_text(record, used)]
     lines = [f"# {name}"]
     for heading, texts in parts:
         if texts:
             lines += [f"## {heading}", *[scrub(t) for t in texts]]
+    for heading, offsite in (("On-site impacts", False), ("Off-site impacts", True)):
+        rated = [i.sentence() for i in impacts if i.offsite == offsite]
+        if rated:
+            lines += [f"## {heading}", scrub("\n".join(rated))]
     for label, text in others:
         lines += [f"## {label or 'Other'}", scrub(text)]
     if len(lines) == 1:
@@ -160,7 +286,6 @@ def record_to_document(record: dict, code: str | None = None, url: str | None = 
     degradation = []
     for group in ("tech_qg_27", "tech_qg_28", "tech_qg_29", "tech_qg_30", "tech_qg_31", "tech_qg_32", "tech_qg_33"):
         degradation += _question(record, group)
-    impacts = _question(record, "tech__6__1") + _question(record, "tech__6__2")
     meta = {
         "source": "wocat",
         "title": name,
@@ -170,8 +295,7 @@ def record_to_document(record: dict, code: str | None = None, url: str | None = 
         "degradation": list(dict.fromkeys(degradation)),
         "slm_group": _question(record, "tech_qg_20"),
         "measures": _question(record, "tech_qg_8"),
-        "impacts": [i for i in impacts if len(i) <= 60 and i.lower() not in _DIRECTIONS
-                    and not re.fullmatch(r"[-+]?\d+(\.\d+)?", i)][:40],
+        "impacts": list(dict.fromkeys(i.label() for i in impacts)),
         "qcat_code": code,
         "url": url,
         "updated": updated,

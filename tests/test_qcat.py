@@ -92,7 +92,8 @@ def test_pagination_and_saved_records(qcat_server, tmp_path):
     text, meta = load_record_file(tmp_path / "technologies_1724.json")
     assert meta["qcat_code"] == "technologies_1724" and meta["country"] == "Afghanistan"
     assert meta["updated"].startswith("2017-08-17") and meta["year"] == 2017
-    assert meta["url"] == "/en/wocat/technologies/view/technologies_1724/"
+    # the list gives a path; it is resolved against the API's host so a citation can link it
+    assert meta["url"] == f"{base}/en/wocat/technologies/view/technologies_1724/"
 
 
 def test_429_then_success_and_500_then_success(qcat_server, tmp_path):
@@ -144,6 +145,29 @@ def test_contact_details_are_never_indexed():
     assert m["land_use"] == ["Grazing land"] and "soil erosion by water" in m["degradation"]
     assert "structural measures" in m["measures"] and "cross-slope measure" in m["slm_group"]
     assert any(p.meta["section"] and "Strengths" in p.meta["section"] for p in passages)
+
+
+def test_rated_impacts_mojibake_and_non_prose_answers():
+    """The real record: impacts become "name: direction" facets and readable sentences with the
+    compiler's comment; QCAT's mojibake is repaired; image paths and GeoJSON are not text."""
+    from ingest.wocat import impact_ratings, scrub
+
+    raw = json.dumps(DETAIL, ensure_ascii=False)
+    assert "usersâ€™" in raw and "/upload/" in raw and "FeatureCollection" in raw
+    ratings = {i.name: i for i in impact_ratings(DETAIL["details"] if "details" in DETAIL else DETAIL)}
+    assert ratings["soil loss"].rating == 2 and ratings["soil loss"].direction == "decreased"
+    assert ratings["flood impacts"].rating == -2 and ratings["flood impacts"].direction == "increased"
+    assert ratings["downstream siltation"].offsite and not ratings["soil moisture"].offsite
+    assert ratings["damage on agriculture fields"].direction == "reduced"  # an "other" impact, own labels
+
+    doc = load_document(ROOT / "corpora/wocat/technologies_1724.json")
+    text = "\n".join(doc.pages)
+    assert "fodder production: increased (+2 on -3..+3). Due to better soil moisture" in text
+    assert {"soil loss: decreased", "fodder production: increased"} <= set(doc.meta["impacts"])
+    assert "land users’ perception" in text and "â€" not in text
+    assert "/upload/" not in text and "FeatureCollection" not in text and "[phone removed]" not in text
+    assert scrub("2010-2015, 1 200 000 ha, Tel: 031 631 88 22, +93 799 123 456") == \
+        "2010-2015, 1 200 000 ha, [phone removed], [phone removed]"
 
 
 def test_malformed_and_truncated_records(tmp_path):
