@@ -17,6 +17,8 @@ import re
 import numpy as np
 from haystack import Document
 
+from api.citation import format_citation
+
 from ingest.sentences import split_sentences, strip_label
 
 _MIN_SENTENCE_CHARS = 12
@@ -32,12 +34,13 @@ _FINAL = re.compile(r"[.!?;。！？；؟]\s*$")
 
 
 def reference(n: int, doc: Document) -> dict[str, Any]:
-    """The citation entry ``n`` for a passage."""
+    """The citation entry ``n`` for a passage: ``citation`` (:func:`api.citation.format_citation`)
+    and the fields it is made of."""
     m = doc.meta
     return {
-        "n": n, "id": doc.id, "title": m.get("title"), "symbol": m.get("symbol"), "paragraph": m.get("paragraph"),
-        "page": m.get("page"), "language": m.get("language"), "source": m.get("source"), "path": m.get("path"),
-        "section": m.get("section"),
+        "n": n, "id": doc.id, "citation": format_citation(m), "title": m.get("title"), "symbol": m.get("symbol"),
+        "paragraph": m.get("paragraph"), "page": m.get("page"), "year": m.get("year"), "language": m.get("language"),
+        "source": m.get("source"), "path": m.get("path"), "url": m.get("url"), "section": m.get("section"),
     }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from haystack import Document
 
 from api.answer import extractive_answer
+from api.citation import format_citation
 from index.collapse import collapse_translations
 from index.highlight import highlight
 from index.embedded_store import EmbeddingMismatchError, field_values
@@ -18,13 +19,15 @@ from index.retrieval import HybridRetriever, Mode
 from index.stores import open_store
 from khub.settings import Settings
 
-RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "language", "source", "path", "section",
+RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
                  "translation_group", "also_in", "highlight")
 
 
 def result_dict(doc: Document) -> dict[str, Any]:
-    """A search hit as returned by ``GET /search``: id, text, score and citation metadata."""
-    out = {"id": doc.id, "text": doc.content, "score": round(float(doc.score or 0.0), 6)}
+    """A search hit as returned by ``GET /search``: id, text, score, ``citation``
+    (:func:`api.citation.format_citation`) and the metadata it is made of."""
+    out = {"id": doc.id, "text": doc.content, "score": round(float(doc.score or 0.0), 6),
+           "citation": format_citation(doc.meta)}
     out.update({f: doc.meta.get(f) for f in RESULT_FIELDS})
     return out
 

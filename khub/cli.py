@@ -168,11 +168,8 @@ def _print_results(data: dict) -> None:
     for col in ("#", "score", "citation", "text"):
         table.add_column(col, overflow="fold")
     for i, r in enumerate(data["results"], start=1):
-        cite = " ".join(
-            x for x in (r.get("symbol") or r.get("title") or "", f"¶{r['paragraph']}" if r.get("paragraph") else "",
-                        f"p.{r['page']}" if r.get("page") else "", f"[{r['language']}]",
-                        f"also in {','.join(r['also_in'])}" if r.get("also_in") else "") if x
-        )
+        cite = " ".join(x for x in (r["citation"], f"[{r['language']}]",
+                                    f"also in {','.join(r['also_in'])}" if r.get("also_in") else "") if x)
         text = r["text"] if len(r["text"]) < 400 else r["text"][:400] + "…"
         table.add_row(str(i), f"{r['score']:.4f}", escape(cite + f"\n{r['path']}"), escape(text))
     out.print(table)
@@ -219,9 +216,7 @@ def ask(
     out.print(escape(data["answer"]) if data["answer"] else "[yellow]no answer found[/yellow]")
     out.print("\n[bold]References[/bold]")
     for ref in data["references"]:
-        parts = [ref.get("title") or "", ref.get("symbol") or "", f"para. {ref['paragraph']}" if ref.get("paragraph") else "",
-                 f"p. {ref['page']}" if ref.get("page") else "", f"[{ref['language']}]", ref.get("path") or ""]
-        out.print(escape(f"[{ref['n']}] " + ", ".join(p for p in parts if p)))
+        out.print(escape(f"[{ref['n']}] {ref['citation']} [{ref['language']}]  {ref.get('path') or ''}"))
 
 
 @app.command()

@@ -43,3 +43,22 @@ def test_ask_over_http(service):
         data = r.json()
         _check_answer(data, client)
         assert {ref["source"] for ref in data["references"]} == {"convention"}
+
+
+def test_citations_name_symbol_paragraph_and_practice(service):
+    """Every reference and hit carries a one-line citation in the form its source is cited."""
+    data = service.ask("How many members does the Science-Policy Interface have and how are they renewed?",
+                       filters={"symbol": "ICCD/COP(14)/CST/5"})
+    _check_answer(data)
+    for ref in data["references"]:
+        assert ref["citation"].startswith("ICCD/COP(14)/CST/5")
+        if ref["paragraph"]:
+            assert f"para. {ref['paragraph']}" in ref["citation"] and ref["citation"].endswith("(2019)")
+    hits = service.search("contour trench bund soil moisture", k=3, filters={"source": "wocat"})["results"]
+    url = "https://qcat.wocat.net/en/wocat/technologies/view/technologies_1724/"
+    for hit in hits:
+        assert hit["citation"].startswith("WOCAT SLM database, technologies_1724: Contour Trench Bund (Afghanistan)")
+        assert hit["citation"].endswith(url) and hit["url"] == url and hit["year"] == 2017
+    cop15 = service.search("行动轨道 3 的目标", k=5, filters={"body": "COP", "session": 15})["results"]
+    assert cop15 and all(h["citation"].startswith("COP 15: ") for h in cop15)  # no symbol in that note: none invented
+    assert any(h["paragraph"] and f"para. {h['paragraph']}" in h["citation"] for h in cop15)

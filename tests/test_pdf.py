@@ -107,6 +107,11 @@ def test_spi_publication_metadata_from_pdf_and_sidecar(tmp_path):
         "Science-policy brief: partnerships", 2022, "10.0000/example", "science-policy brief")
     passages = to_passages(load_document(pdf), token_counter(), 256)
     assert {p.meta["page"] for p in passages} == {1, 2} and all(p.meta["year"] == 2022 for p in passages)
+    from api.citation import format_citation
+
+    page2 = next(p for p in passages if p.meta["page"] == 2)
+    assert format_citation(page2.meta).startswith("A. Author; B. Author (2022). Science-policy brief: partnerships, ")
+    assert ", p. 2" in format_citation(page2.meta) and format_citation(page2.meta).endswith(". doi:10.0000/example")
 
 
 def typeset_hyphenated(paragraphs: list[str], width: int = 58) -> list[list[str]]:
