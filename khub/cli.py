@@ -225,10 +225,10 @@ def serve(
     port: Optional[int] = typer.Option(None, help="port (default $KHUB_API_PORT or 8000)"),
     example: bool = typer.Option(True, "--example/--no-example", help="print an example query before serving"),
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the search page (/) and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from api.app import create_app
+    from ui.site import create_site
 
     settings = _settings()
     host = host or settings.api_host
@@ -238,7 +238,8 @@ def serve(
         q = "What did Action Track 3 of the Food Systems Summit aim for"
         console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
         _print_results(service.search(q, k=3))
-    uvicorn.run(create_app(settings, service=service), host=host, port=port, log_level="info")
+    console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs")
+    uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info")
 
 
 @app.command(name="eval")
