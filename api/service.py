@@ -53,6 +53,7 @@ class SearchService:
             self.store, self.text_embedder, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
             dense_weight=settings.dense_weight, candidates=settings.candidates,
             sentence_weight=settings.sentence_weight, coverage_power=settings.bm25_coverage_power,
+            short_passage_units=settings.short_passage_units, short_passage_power=settings.short_passage_power,
         )
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:

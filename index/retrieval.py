@@ -9,6 +9,7 @@ Fusing ranks rather than scores needs no calibration between BM25 scores
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -17,6 +18,30 @@ from haystack import Document, component
 from ingest.language import detect_language
 
 Mode = Literal["hybrid", "bm25", "dense"]
+
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
+
+
+def text_units(text: str) -> int:
+    """Length of a passage in words, a CJK character counting as one word (numbers and
+    punctuation do not count): "见 ICCD/COP(15)/19 号文件" has 6."""
+    cjk = len(_CJK_CHAR.findall(text))
+    words = sum(1 for w in _LETTER_WORD.findall(text) if not _CJK_CHAR.search(w))
+    return cjk + words
+
+
+def length_prior(text: str, units: int, power: float) -> float:
+    """Multiplier in (0, 1] for the dense score of a short passage: ``min(1, n / units) ** power``.
+
+    A document-length prior in the sense of Kraaij, Westerveld & Hiemstra, "The importance of
+    prior probabilities for entry page search" (SIGIR 2002): very short passages (a
+    cross-reference, a lone heading) sit close to many queries in embedding space without
+    answering any. ``units <= 0`` disables it.
+    """
+    if units <= 0 or power <= 0:
+        return 1.0
+    return min(1.0, text_units(text) / units) ** power
 
 
 def reciprocal_rank_fusion(rankings: list[list[Document]], weights: list, k: int = 60) -> list[Document]:
@@ -65,12 +90,13 @@ class HybridRetriever:
     Args:
         store: :class:`index.embedded_store.EmbeddedDocumentStore` or the OpenSearch store.
         text_embedder: a warmed-up Haystack text embedder (``run(text) -> {"embedding"}``).
-        rrf_k, bm25_weight, dense_weight, candidates: see :class:`khub.settings.Settings`.
+        rrf_k, bm25_weight, dense_weight, candidates, sentence_weight, coverage_power,
+        short_passage_units, short_passage_power: see :class:`khub.settings.Settings`.
     """
 
     def __init__(self, store: Any, text_embedder: Any, rrf_k: int = 60, bm25_weight: float = 2.0,
                  dense_weight: float = 1.0, candidates: int = 100, sentence_weight: float = 0.5,
-                 coverage_power: float = 3.0):
+                 coverage_power: float = 3.0, short_passage_units: int = 20, short_passage_power: float = 0.5):
         self.store = store
         self.text_embedder = text_embedder
         self.rrf_k = rrf_k
@@ -79,6 +105,8 @@ class HybridRetriever:
         self.candidates = candidates
         self.sentence_weight = sentence_weight
         self.coverage_power = coverage_power
+        self.short_passage_units = short_passage_units
+        self.short_passage_power = short_passage_power
 
     def _rescore_sentences(self, embedding: list[float], dense: list[Document]) -> list[Document]:
         """Dense leg re-scored as ``(1 - w) * passage cosine + w * best sentence cosine``: a long
@@ -90,6 +118,15 @@ class HybridRetriever:
         w = self.sentence_weight
         rescored = [replace(d, score=(1 - w) * d.score + w * best.get(d.id, d.score)) for d in dense]
         return sorted(rescored, key=lambda d: -d.score)
+
+    def _length_prior(self, dense: list[Document]) -> list[Document]:
+        """Dense leg scores times :func:`length_prior` (short passages fade), re-sorted."""
+        if self.short_passage_units <= 0 or self.short_passage_power <= 0:
+            return dense
+        scored = [replace(d, score=d.score * length_prior(d.content or "", self.short_passage_units,
+                                                          self.short_passage_power)) if d.score > 0 else d
+                  for d in dense]
+        return sorted(scored, key=lambda d: -d.score)
 
     @component.output_types(documents=list[Document], query_language=str, query_embedding=list[float])
     def run(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
@@ -113,7 +150,8 @@ class HybridRetriever:
         embedding = None
         if mode != "bm25":
             embedding = self.text_embedder.run(text=query)["embedding"]
-            dense = self._rescore_sentences(embedding, self.store.embedding_retrieval(embedding, filters, n))
+            dense = self._length_prior(
+                self._rescore_sentences(embedding, self.store.embedding_retrieval(embedding, filters, n)))
         if mode == "bm25":
             return {"documents": bm25[:top_k], "query_language": language, "query_embedding": None}
         if mode == "dense":
