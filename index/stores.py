@@ -8,12 +8,14 @@ from khub.settings import Settings
 
 
 def open_store(settings: Settings) -> Any:
-    """The configured store: :class:`EmbeddedDocumentStore` under ``settings.data_dir``
-    (default) or OpenSearch at ``settings.opensearch_url``.
+    """The configured store: :class:`index.embedded_store.EmbeddedDocumentStore` under
+    ``settings.data_dir`` (default) or :class:`index.opensearch_store.OpenSearchDocumentStore`
+    at ``settings.opensearch_url``, index ``settings.opensearch_index``.
 
     Raises:
         ValueError: ``store=opensearch`` without ``KHUB_OPENSEARCH_URL``.
-        NotImplementedError: the OpenSearch store is not part of this build yet.
+        ImportError: ``store=opensearch`` without the ``opensearch`` extra installed.
+        ConnectionError: the OpenSearch cluster cannot be reached.
     """
     if settings.store == "embedded":
         from index.embedded_store import EmbeddedDocumentStore
@@ -21,4 +23,9 @@ def open_store(settings: Settings) -> Any:
         return EmbeddedDocumentStore(settings.data_dir, embedding_model=settings.embedding_model)
     if not settings.opensearch_url:
         raise ValueError("KHUB_STORE=opensearch needs KHUB_OPENSEARCH_URL (e.g. http://localhost:9200)")
-    raise NotImplementedError("the OpenSearch store is not implemented yet; use KHUB_STORE=embedded")
+    try:
+        from index.opensearch_store import OpenSearchDocumentStore
+    except ImportError as err:
+        raise ImportError("KHUB_STORE=opensearch needs the opensearch extra: pip install -e '.[opensearch]'") from err
+    return OpenSearchDocumentStore(settings.opensearch_url, settings.opensearch_index,
+                                   embedding_model=settings.embedding_model)

@@ -56,14 +56,31 @@ def _settings() -> Settings:
 
 def _service(settings: Settings):
     from api.service import SearchService
+
+    with console.status("loading store and embedding model…"):
+        return SearchService(settings, store=_open_store(settings))
+
+
+def _open_store(settings: Settings, check_model: bool = True):
+    """The configured store, or exit 2 with one clear line (no traceback) when it cannot be
+    opened: missing OpenSearch URL or extra, unreachable cluster, or (``check_model``) a store
+    built with another embedding model."""
     from index.embedded_store import EmbeddingMismatchError
+    from index.stores import open_store
 
     try:
-        with console.status("loading store and embedding model…"):
-            return SearchService(settings)
-    except EmbeddingMismatchError as err:
+        store = open_store(settings)
+        built_with = store.info().get("embedding_model")
+    except (ValueError, ImportError, ConnectionError) as err:
+        console.print(f"[red]cannot open the {settings.store} store: {escape(str(err))}[/red]")
+        raise typer.Exit(2) from err
+    if check_model and built_with and built_with != settings.embedding_model:
+        err = EmbeddingMismatchError(
+            f"the store was built with {built_with!r} but KHUB_EMBEDDING_MODEL is {settings.embedding_model!r}: "
+            "run `khub ingest --reindex PATHS` to re-embed with the new model")
         console.print(f"[red]{escape(str(err))}[/red]")
         raise typer.Exit(2) from err
+    return store
 
 
 def _print_json(data) -> None:
@@ -92,11 +109,11 @@ def ingest(
     from index.embedded_store import EmbeddingMismatchError
     from index.embedders import build_embedders
     from index.indexer import REPORT_NAME, ingest_paths
-    from index.stores import open_store
 
     settings = _settings()
-    with console.status(f"opening store at {settings.data_dir} and model {settings.embedding_model}…"):
-        store = open_store(settings)
+    where = settings.opensearch_url if settings.store == "opensearch" else settings.data_dir
+    with console.status(f"opening store at {where} and model {settings.embedding_model}…"):
+        store = _open_store(settings, check_model=False)  # ingest handles a model change (--reindex)
         text_embedder, doc_embedder = build_embedders(settings)
     started = time.perf_counter()
     with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -294,16 +311,15 @@ def evaluate_cmd(
 def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /stats returns")) -> None:
     """What the store holds: passages, documents, model, and one line per document."""
     from api.service import store_stats
-    from index.stores import open_store
 
     settings = _settings()
-    info = store_stats(open_store(settings))
+    info = store_stats(_open_store(settings, check_model=False))
     docs = info["documents_list"]
     if as_json:
         _print_json(info)
         return
     out.print(f"{info['passages']} passages, {info['documents']} documents, model {info['embedding_model']} "
-              f"({info['embedding_dim']}-dim), data dir {settings.data_dir}")
+              f"({info['embedding_dim']}-dim), {info.get('url') or f'data dir {settings.data_dir}'}")
     table = Table()
     for col in ("path", "source", "language", "symbol", "body", "session", "year", "country", "passages"):
         table.add_column(col, overflow="fold")

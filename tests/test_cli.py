@@ -49,3 +49,23 @@ def test_search_filter_option(service, monkeypatch):
     assert data["results"] and {r["symbol"] for r in data["results"]} == {"ICCD/COP(16)/CST/7"}
     bad = CliRunner().invoke(app, ["search", "x", "-f", "colour=red"])
     assert bad.exit_code == 2 and "colour=red" in bad.output
+
+
+def test_unreachable_opensearch_is_one_clear_line(monkeypatch, tmp_path):
+    """KHUB_STORE=opensearch with no cluster: exit 2 and a message naming the URL, no traceback."""
+    from typer.testing import CliRunner
+
+    from khub.cli import app
+
+    monkeypatch.setenv("KHUB_STORE", "opensearch")
+    monkeypatch.setenv("KHUB_OPENSEARCH_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    monkeypatch.setenv("KHUB_DATA_DIR", str(tmp_path))
+    for args in (["search", "drought"], ["stats"]):
+        result = CliRunner().invoke(app, args)
+        output = " ".join(result.output.split())  # rich wraps long lines
+        assert result.exit_code == 2, result.output
+        assert "cannot open the opensearch store" in output and "127.0.0.1:9" in output
+        assert "Traceback" not in output
+    monkeypatch.delenv("KHUB_OPENSEARCH_URL")
+    result = CliRunner().invoke(app, ["stats"])
+    assert result.exit_code == 2 and "needs KHUB_OPENSEARCH_URL" in " ".join(result.output.split())
