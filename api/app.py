@@ -1,7 +1,8 @@
 """The HTTP API (FastAPI). OpenAPI docs at ``/docs``.
 
-Endpoints: ``GET /search``, ``POST /ask``, ``GET /documents/{id}``, ``GET /health``,
-``GET /stats``. Validation errors are 422 with a ``message`` naming the field.
+Endpoints: ``GET /search``, ``GET /facets``, ``POST /ask``, ``POST /brief`` (JSON with a
+Markdown rendering) and ``POST /brief/docx`` (a Word file), ``GET /documents/{id}``,
+``GET /health``, ``GET /stats``. Validation errors are 422 with a ``message`` naming the field.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from typing import Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.service import SearchService
 from khub.settings import Settings
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class AskRequest(BaseModel):
@@ -31,6 +35,26 @@ class AskRequest(BaseModel):
     year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
     country: str | None = Field(default=None, description="country (WOCAT practices)")
     land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
+
+
+class BriefRequest(BaseModel):
+    """Body of ``POST /brief`` and ``POST /brief/docx``."""
+
+    topic: str = Field(min_length=1, max_length=2000, description="the brief's topic or question, any UN language")
+    lang: str | None = Field(default=None, description="preferred language of translated passages (ISO 639-1)")
+    language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
+    source: str | None = Field(default=None, description="only this source: iccd | wocat | spi | convention | manual")
+    symbol: str | None = Field(default=None, description="ICCD document symbol")
+    body: str | None = Field(default=None, description="ICCD body: COP, CST or CRIC")
+    session: int | None = Field(default=None, ge=1, description="ICCD session number")
+    year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
+    country: str | None = Field(default=None, description="country (WOCAT practices)")
+    land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
+
+    def filters(self) -> dict:
+        """The metadata filters of the request."""
+        return self.model_dump(include={"language", "source", "symbol", "body", "session", "year", "country",
+                                        "land_use"})
 
 
 def filter_params(
@@ -105,6 +129,22 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
         filters = body.model_dump(include={"language", "source", "symbol", "body", "session", "year", "country",
                                            "land_use"})
         return request.app.state.service.ask(body.question, k=body.k, filters=filters)
+
+    @app.post("/brief")
+    async def brief(request: Request, body: BriefRequest) -> dict:
+        """Rapid-response evidence brief: key findings and evidence by source, every statement
+        a verbatim sentence with its reference [n]; ``markdown`` is ready to paste."""
+        return request.app.state.service.brief(body.topic, filters=body.filters(), lang=body.lang)
+
+    @app.post("/brief/docx", response_class=Response,
+              responses={200: {"content": {DOCX: {}}, "description": "the brief as a Word document"}})
+    async def brief_docx(request: Request, body: BriefRequest) -> Response:
+        """The same brief as a Word document (.docx)."""
+        from api.brief import to_docx
+
+        data = to_docx(request.app.state.service.brief(body.topic, filters=body.filters(), lang=body.lang))
+        return Response(content=data, media_type=DOCX,
+                        headers={"Content-Disposition": 'attachment; filename="evidence-brief.docx"'})
 
     @app.get("/documents/{passage_id}")
     async def document(request: Request, passage_id: str) -> dict:

@@ -10,6 +10,7 @@ import numpy as np
 from haystack import Document
 
 from api.answer import extractive_answer
+from api.brief import build_brief
 from api.citation import format_citation
 from index.collapse import collapse_translations
 from index.highlight import highlight
@@ -77,15 +78,22 @@ class SearchService:
         if not 1 <= k <= 100:
             raise ValueError("k: must be between 1 and 100")
         filters = {f: v for f, v in (filters or {}).items() if v}
-        docs, language = self._retrieve(query, k, filters, mode, lang, collapse)
+        docs, language = self.retrieve(query, k, filters, mode, lang, collapse)
         return {
             "query": query, "query_language": language, "mode": mode, "filters": filters,
             "lang": lang, "collapse": collapse, "results": [result_dict(d) for d in docs],
         }
 
-    def _retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
+    def retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
                   out: dict | None = None) -> tuple[list[Document], str]:
-        """Retrieve (3k candidates when collapsing, so k groups remain) and collapse."""
+        """The ``k`` best passages for ``query``, translations collapsed, highlights set.
+
+        Retrieves 3k candidates when collapsing (so k groups remain). ``out``, when given,
+        receives the retriever's output (``query_embedding``, ``query_language``).
+
+        Returns:
+            (passages, query language).
+        """
         n = min(3 * k, 100) if collapse else k
         result = self.retriever.run(query=query, top_k=n, filters=filters, mode=mode)
         if out is not None:
@@ -115,9 +123,13 @@ class SearchService:
         k = k or self.settings.answer_passages
         filters = {f: v for f, v in (filters or {}).items() if v}
         out: dict = {}
-        passages, _ = self._retrieve(question, k, filters, "hybrid", None, True, out)
+        passages, _ = self.retrieve(question, k, filters, "hybrid", None, True, out)
         answer = extractive_answer(out["query_embedding"], passages, self.embed_texts, self.settings.answer_sentences)
         return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
+
+    def brief(self, topic: str, filters: dict[str, Any] | None = None, lang: str | None = None) -> dict[str, Any]:
+        """A rapid-response evidence brief on ``topic``: see :func:`api.brief.build_brief`."""
+        return build_brief(self, topic, filters, lang)
 
     FACETS = ("source", "language", "year", "country", "land_use", "body")
 

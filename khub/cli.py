@@ -222,7 +222,7 @@ def ask(
     filter_: list[str] = FilterOpt,
     as_json: bool = typer.Option(False, "--json", help="print what POST /ask returns"),
 ) -> None:
-    """Answer with sentences copied from the best passages, each with a citation [n]."""
+    """Answer with sentences copied from the best passages, each with its reference number."""
     filters = _filters(language, source, symbol, filter_)
     service = _service(_settings())
     data = service.ask(question, k=k, filters=filters)
@@ -234,6 +234,44 @@ def ask(
     out.print("\n[bold]References[/bold]")
     for ref in data["references"]:
         out.print(escape(f"[{ref['n']}] {ref['citation']} [{ref['language']}]  {ref.get('path') or ''}"))
+
+
+@app.command()
+def brief(
+    topic: str = typer.Argument(..., help="the brief's topic or question, in any of the six UN languages"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="preferred language of translated passages"),
+    language: Optional[str] = LanguageOpt,
+    source: Optional[str] = SourceOpt,
+    symbol: Optional[str] = SymbolOpt,
+    filter_: list[str] = FilterOpt,
+    fmt: str = typer.Option("markdown", "--format", help="markdown | json | docx"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to this file (required for docx)"),
+) -> None:
+    """Rapid-response evidence brief: key findings and evidence by source, every statement a
+    verbatim sentence with its reference number (what POST /brief and /brief/docx return)."""
+    from api.brief import to_docx
+
+    if fmt not in ("markdown", "json", "docx"):
+        console.print(f"[red]--format must be markdown, json or docx, not {fmt!r}[/red]")
+        raise typer.Exit(2)
+    if fmt == "docx" and output is None:
+        console.print("[red]--format docx needs --output FILE.docx[/red]")
+        raise typer.Exit(2)
+    service = _service(_settings())
+    with console.status("assembling the brief…"):
+        data = service.brief(topic, filters=_filters(language, source, symbol, filter_), lang=lang)
+    if fmt == "docx":
+        output.write_bytes(to_docx(data))
+    elif output is not None:
+        output.write_text(json.dumps(data, ensure_ascii=False, indent=1) if fmt == "json" else data["markdown"],
+                          encoding="utf-8")
+    elif fmt == "json":
+        _print_json(data)
+    else:
+        print(data["markdown"])
+    if output is not None:
+        n = len(data["key_findings"]) + sum(len(s["statements"]) for s in data["sections"])
+        console.print(f"wrote {output}: {n} statements, {len(data['references'])} references")
 
 
 @app.command()

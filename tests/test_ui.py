@@ -123,3 +123,19 @@ def test_api_error_is_shown_not_swallowed(page, site_url):
     page.wait_for_selector("#status.error")
     assert "year" in page.locator("#status").inner_text()
     assert page.locator("#results .result").count() == 0
+
+
+def test_brief_button_downloads_a_word_brief(page, tmp_path):
+    from docx import Document as WordDocument
+
+    page.fill("#q", "土地退化零增长与可持续土地管理")
+    page.select_option("#source", "iccd")
+    with page.expect_download() as download:
+        page.click("#brief-button")
+    path = tmp_path / "brief.docx"
+    download.value.save_as(path)
+    assert download.value.suggested_filename == "evidence-brief.docx"
+    paragraphs = [p.text for p in WordDocument(str(path)).paragraphs]
+    assert paragraphs[0] == "Evidence brief: 土地退化零增长与可持续土地管理"
+    assert any(p.startswith("[1] ICCD/") or p.startswith("[1] COP 15") for p in paragraphs)
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('downloaded')")

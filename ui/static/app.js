@@ -187,6 +187,32 @@ async function run(state) {
   }
 }
 
+/** POST /brief/docx for the form's topic and filters, and save the Word file it returns. */
+async function downloadBrief() {
+  const state = fromForm("search");
+  if (!state.q.trim()) return;
+  setStatus("Preparing the evidence brief…");
+  try {
+    const response = await fetch("/brief/docx", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ topic: state.q.trim(), lang: state.lang || null, ...state.filters }),
+    });
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({}));
+      throw new Error(data.message || `HTTP ${response.status}`);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = el("a", { href: url, download: "evidence-brief.docx" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    setStatus("Evidence brief downloaded (evidence-brief.docx).");
+  } catch (err) {
+    setStatus(`Brief failed: ${err.message}`, true);
+  }
+}
+
 function fromForm(mode) {
   const state = readState();
   state.q = $("q").value;
@@ -205,6 +231,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("ask-button").addEventListener("click", () => {
     if (!$("search-form").reportValidity()) return;
     run(fromForm("ask"));
+  });
+  $("brief-button").addEventListener("click", () => {
+    if ($("search-form").reportValidity()) downloadBrief();
   });
   const state = readState();
   $("q").value = state.q;
