@@ -22,11 +22,9 @@ from khub.settings import Settings
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-class AskRequest(BaseModel):
-    """Body of ``POST /ask``."""
+class FilterFields(BaseModel):
+    """The metadata filters a JSON request body may carry (``POST /ask``, ``POST /brief``)."""
 
-    question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
-    k: int = Field(default=5, ge=1, le=20, description="passages to draw the answer from")
     language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
     source: str | None = Field(default=None, description="iccd | manual | convention | wocat | spi")
     symbol: str | None = Field(default=None, description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
@@ -36,25 +34,23 @@ class AskRequest(BaseModel):
     country: str | None = Field(default=None, description="country (WOCAT practices)")
     land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
 
+    def filters(self) -> dict:
+        """The metadata filters of the request, ``{field: value or None}``."""
+        return self.model_dump(include=set(FilterFields.model_fields))
 
-class BriefRequest(BaseModel):
+
+class AskRequest(FilterFields):
+    """Body of ``POST /ask``."""
+
+    question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
+    k: int = Field(default=5, ge=1, le=20, description="passages to draw the answer from")
+
+
+class BriefRequest(FilterFields):
     """Body of ``POST /brief`` and ``POST /brief/docx``."""
 
     topic: str = Field(min_length=1, max_length=2000, description="the brief's topic or question, any UN language")
     lang: str | None = Field(default=None, description="preferred language of translated passages (ISO 639-1)")
-    language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
-    source: str | None = Field(default=None, description="only this source: iccd | wocat | spi | convention | manual")
-    symbol: str | None = Field(default=None, description="ICCD document symbol")
-    body: str | None = Field(default=None, description="ICCD body: COP, CST or CRIC")
-    session: int | None = Field(default=None, ge=1, description="ICCD session number")
-    year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
-    country: str | None = Field(default=None, description="country (WOCAT practices)")
-    land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
-
-    def filters(self) -> dict:
-        """The metadata filters of the request."""
-        return self.model_dump(include={"language", "source", "symbol", "body", "session", "year", "country",
-                                        "land_use"})
 
 
 def filter_params(
@@ -126,9 +122,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     @app.post("/ask")
     async def ask(request: Request, body: AskRequest) -> dict:
         """Extractive answer: sentences copied from the top passages, each with a citation [n]."""
-        filters = body.model_dump(include={"language", "source", "symbol", "body", "session", "year", "country",
-                                           "land_use"})
-        return request.app.state.service.ask(body.question, k=body.k, filters=filters)
+        return request.app.state.service.ask(body.question, k=body.k, filters=body.filters())
 
     @app.post("/brief")
     async def brief(request: Request, body: BriefRequest) -> dict:

@@ -73,6 +73,37 @@ class EmbeddingMismatchError(ValueError):
     with a different one. Re-ingest into a fresh data dir (or ``khub ingest --reindex``)."""
 
 
+def check_embeddings(documents: list[Document], stored_dim: str | None, stored_model: str | None,
+                     model: str | None, where: str, setting: str) -> int | None:
+    """The dimension of the embeddings ``documents`` carry, after checking they fit the store.
+
+    Args:
+        stored_dim / stored_model: what the store recorded (None while empty).
+        model: the embedding model of the writer.
+        where / setting: the store's location and the setting that picks another one, for messages.
+
+    Returns:
+        The common dimension, or None when no document carries an embedding.
+
+    Raises:
+        EmbeddingMismatchError: several dimensions, or another dimension or model than the store's.
+    """
+    dims = {len(d.embedding) for d in documents if d.embedding is not None}
+    if not dims:
+        return None
+    if len(dims) > 1:
+        raise EmbeddingMismatchError(f"documents carry embeddings of several dimensions: {sorted(dims)}")
+    dim = dims.pop()
+    if stored_dim and int(stored_dim) != dim:
+        raise EmbeddingMismatchError(
+            f"{where} holds {stored_dim}-dim vectors of {stored_model!r}; got {dim}-dim vectors of {model!r}."
+            f" Re-ingest with --reindex or use another {setting}.")
+    if stored_model and model and stored_model != model:
+        raise EmbeddingMismatchError(
+            f"{where} was built with {stored_model!r}, not {model!r}. Re-ingest with --reindex or use another {setting}.")
+    return dim
+
+
 class EmbeddedDocumentStore:
     """SQLite + tantivy + numpy document store (see module docstring).
 
@@ -231,25 +262,12 @@ class EmbeddedDocumentStore:
             self._deletes.add(pid)
 
     def _check_embeddings(self, documents: list[Document]) -> None:
-        dims = {len(d.embedding) for d in documents if d.embedding is not None}
-        if not dims:
+        dim = check_embeddings(documents, self._get("embedding_dim"), self._get("embedding_model"),
+                               self.embedding_model, f"store at {self.data_dir}", "KHUB_DATA_DIR")
+        if dim is None:
             return
-        if len(dims) > 1:
-            raise EmbeddingMismatchError(f"documents carry embeddings of several dimensions: {sorted(dims)}")
-        dim = dims.pop()
-        stored_dim, stored_model = self._get("embedding_dim"), self._get("embedding_model")
-        if stored_dim and int(stored_dim) != dim:
-            raise EmbeddingMismatchError(
-                f"store at {self.data_dir} holds {stored_dim}-dim vectors of {stored_model!r}; got {dim}-dim vectors"
-                f" of {self.embedding_model!r}. Re-ingest with --reindex or use another KHUB_DATA_DIR."
-            )
-        if stored_model and self.embedding_model and stored_model != self.embedding_model:
-            raise EmbeddingMismatchError(
-                f"store at {self.data_dir} was built with {stored_model!r}, not {self.embedding_model!r}."
-                " Re-ingest with --reindex or use another KHUB_DATA_DIR."
-            )
         self._set("embedding_dim", str(dim))
-        if self.embedding_model and not stored_model:
+        if self.embedding_model and not self._get("embedding_model"):
             self._set("embedding_model", self.embedding_model)
 
     def delete_documents(self, document_ids: list[str]) -> None:
@@ -353,7 +371,7 @@ class EmbeddedDocumentStore:
             return
         with self._lock:
             rows = self._db.execute("SELECT id, meta, embedding FROM passages ORDER BY rowid").fetchall()
-            ids, metas, vectors = [], [], []
+            ids, metas = [], []
             dim = int(self._get("embedding_dim") or 0)
             has = np.zeros(len(rows), dtype=bool)
             matrix = np.zeros((len(rows), max(dim, 1)), dtype=np.float32)

@@ -48,7 +48,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
 from index.analyzer import analyze
-from index.embedded_store import FILTER_FIELDS, EmbeddingMismatchError, Filters, _bm25_text, field_values
+from index.embedded_store import FILTER_FIELDS, Filters, _bm25_text, check_embeddings, field_values
 
 #: Share of passages above which a query term is "frequent" (see the embedded store).
 FREQUENT_SHARE = 0.2
@@ -266,24 +266,12 @@ class OpenSearchDocumentStore:
 
     # ------------------------------------------------------ protocol: writing
     def _check_embeddings(self, documents: list[Document]) -> int | None:
-        dims = {len(d.embedding) for d in documents if d.embedding is not None}
-        if not dims:
-            return None
-        if len(dims) > 1:
-            raise EmbeddingMismatchError(f"documents carry embeddings of several dimensions: {sorted(dims)}")
-        dim = dims.pop()
         stored_dim, stored_model = self._get("embedding_dim"), self._get("embedding_model")
-        if stored_dim and int(stored_dim) != dim:
-            raise EmbeddingMismatchError(
-                f"index {self.index} holds {stored_dim}-dim vectors of {stored_model!r}; got {dim}-dim vectors"
-                f" of {self.embedding_model!r}. Re-ingest with --reindex or use another KHUB_OPENSEARCH_INDEX.")
-        if stored_model and self.embedding_model and stored_model != self.embedding_model:
-            raise EmbeddingMismatchError(
-                f"index {self.index} was built with {stored_model!r}, not {self.embedding_model!r}."
-                " Re-ingest with --reindex or use another KHUB_OPENSEARCH_INDEX.")
-        if not stored_dim:
+        dim = check_embeddings(documents, stored_dim, stored_model, self.embedding_model, f"index {self.index}",
+                               "KHUB_OPENSEARCH_INDEX")
+        if dim is not None and not stored_dim:
             self._set("embedding_dim", str(dim))
-        if self.embedding_model and not stored_model:
+        if dim is not None and self.embedding_model and not stored_model:
             self._set("embedding_model", self.embedding_model)
         return dim
 

@@ -10,7 +10,6 @@ from tests.conftest import CORPORA
 
 def test_reingest_unchanged_writes_nothing(corpus_dir, monkeypatch):
     monkeypatch.setenv("KHUB_DATA_DIR", str(corpus_dir))
-    before = (corpus_dir / "khub.sqlite").stat().st_mtime_ns
     from index.embedded_store import EmbeddedDocumentStore
 
     generation = EmbeddedDocumentStore(corpus_dir).generation
