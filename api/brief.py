@@ -96,17 +96,10 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
 
     findings = [statement(*s) for s in select_sentences(ranked, key_findings)]
     used = {s["text"] for s in findings}
+    section_of = [source for source, docs in per_section.items() for _ in docs]  # by passage rank
     sections = []
-    offsets = {}
-    start = 0
-    for source, docs in per_section.items():
-        offsets[source] = (start, start + len(docs))
-        start += len(docs)
     for source, heading in SECTIONS:
-        if source not in offsets:
-            continue
-        lo, hi = offsets[source]
-        own = [s for s in ranked if lo <= s[1] < hi]
+        own = [s for s in ranked if section_of[s[1]] == source]
         chosen = select_sentences(own, per_source, floor=_section_floor(ranked), exclude=used)
         used.update(text for text, _, _ in chosen)
         if chosen:

@@ -89,13 +89,15 @@ class SearchService:
         """The ``k`` best passages for ``query``, translations collapsed, highlights set.
 
         Retrieves 3k candidates when collapsing (so k groups remain). ``out``, when given,
-        receives the retriever's output (``query_embedding``, ``query_language``).
+        receives the retriever's output (``query_embedding``, ``query_language``); a
+        ``query_embedding`` already in ``out`` is reused instead of embedding the query again.
 
         Returns:
             (passages, query language).
         """
         n = min(3 * k, 100) if collapse else k
-        result = self.retriever.run(query=query, top_k=n, filters=filters, mode=mode)
+        result = self.retriever.run(query=query, top_k=n, filters=filters, mode=mode,
+                                    query_embedding=(out or {}).get("query_embedding"))
         if out is not None:
             out.update(result)
         docs = result["documents"]

@@ -104,6 +104,26 @@ def check_embeddings(documents: list[Document], stored_dim: str | None, stored_m
     return dim
 
 
+def apply_duplicate_policy(documents: list[Document], existing: set[str], policy: DuplicatePolicy) -> list[Document]:
+    """The documents to write under Haystack's duplicate ``policy``, given the ids already stored:
+    NONE/FAIL raise on any existing id, SKIP leaves existing ids out, OVERWRITE writes all.
+
+    Raises:
+        DuplicateDocumentError: an existing id with policy NONE or FAIL.
+    """
+    if existing and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
+        raise DuplicateDocumentError(f"passages already stored: {sorted(existing)[:5]}")
+    if policy == DuplicatePolicy.SKIP:
+        return [d for d in documents if d.id not in existing]
+    return list(documents)
+
+
+def bm25_terms(doc: Document) -> list[str]:
+    """The BM25 terms of a passage (its section heading and text, analysed in its language):
+    what every store indexes."""
+    return analyze(_bm25_text(doc), (doc.meta or {}).get("language"))
+
+
 class EmbeddedDocumentStore:
     """SQLite + tantivy + numpy document store (see module docstring).
 
@@ -235,14 +255,10 @@ class EmbeddedDocumentStore:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             existing.update(r[0] for r in self._db.execute(f"SELECT id FROM passages WHERE id IN ({marks})", chunk))
-        if existing and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
-            raise DuplicateDocumentError(f"passages already stored: {sorted(existing)[:5]}")
         rows = []
-        for doc in documents:
-            if doc.id in existing and policy == DuplicatePolicy.SKIP:
-                continue
+        for doc in apply_duplicate_policy(documents, existing, policy):
             meta = doc.meta or {}
-            terms = analyze(_bm25_text(doc), meta.get("language"))
+            terms = bm25_terms(doc)
             emb = np.asarray(doc.embedding, dtype=np.float32).tobytes() if doc.embedding is not None else None
             rows.append(
                 (doc.id, meta.get("doc_id"), doc.content or "", json.dumps(meta, ensure_ascii=False), emb, " ".join(terms))

@@ -43,12 +43,12 @@ from typing import Any, Iterable
 
 import numpy as np
 from haystack import Document
-from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
 from index.analyzer import analyze
-from index.embedded_store import FILTER_FIELDS, Filters, _bm25_text, check_embeddings, field_values
+from index.embedded_store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_embeddings,
+                                  field_values)
 
 #: Share of passages above which a query term is "frequent" (see the embedded store).
 FREQUENT_SHARE = 0.2
@@ -128,7 +128,7 @@ def passage_source(doc: Document) -> dict[str, Any]:
     meta = doc.meta or {}
     source: dict[str, Any] = {
         "id": doc.id, "content": doc.content or "", "meta": meta,
-        "terms": " ".join(analyze(_bm25_text(doc), meta.get("language"))),
+        "terms": " ".join(bm25_terms(doc)),
     }
     source.update({f: field_values(meta, f) for f in FILTER_FIELDS})
     if doc.embedding is not None:
@@ -297,12 +297,8 @@ class OpenSearchDocumentStore:
                 raise ValueError("the first passages written to OpenSearch must carry embeddings (index dimension)")
             self._ensure_index(dim)
         existing = {d.id for d in self.get_documents([d.id for d in documents], with_embedding=False)}
-        if existing and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
-            raise DuplicateDocumentError(f"passages already stored: {sorted(existing)[:5]}")
         actions = []
-        for doc in documents:
-            if doc.id in existing and policy == DuplicatePolicy.SKIP:
-                continue
+        for doc in apply_duplicate_policy(documents, existing, policy):
             source = passage_source(doc)
             if sentence_vectors and doc.id in sentence_vectors:
                 source["sentence_vectors"] = _encode_vectors(sentence_vectors[doc.id])

@@ -129,12 +129,15 @@ class HybridRetriever:
         return sorted(scored, key=lambda d: -d.score)
 
     @component.output_types(documents=list[Document], query_language=str, query_embedding=list[float])
-    def run(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid") -> dict[str, Any]:
+    def run(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid",
+            query_embedding: list[float] | None = None) -> dict[str, Any]:
         """Retrieve ``top_k`` passages for ``query``.
 
         Args:
             filters: ``{field: value or [values]}`` (language, source, symbol, doc_id).
             mode: ``hybrid`` (RRF of both legs), ``bm25`` or ``dense`` (one leg).
+            query_embedding: the query's vector when the caller already has it (several
+                retrievals of one query), so it is not embedded again.
 
         Returns:
             ``{"documents": [...], "query_language": "en", "query_embedding": [...] or None}``;
@@ -149,7 +152,7 @@ class HybridRetriever:
         dense: list[Document] = []
         embedding = None
         if mode != "bm25":
-            embedding = self.text_embedder.run(text=query)["embedding"]
+            embedding = query_embedding if query_embedding is not None else self.text_embedder.run(text=query)["embedding"]
             dense = self._length_prior(
                 self._rescore_sentences(embedding, self.store.embedding_retrieval(embedding, filters, n)))
         if mode == "bm25":
