@@ -3,7 +3,7 @@
 The answer is the few sentences of the top passages that are most similar to
 the question in the multilingual embedding space (so an English question is
 answered by Chinese sentences when the evidence is Chinese). Every sentence is
-copied verbatim from its passage (:func:`ingest.sentences.split_sentences`
+copied verbatim from its passage (:func:`khub.text.sentences.split_sentences`
 returns exact slices) and followed by a citation marker ``[n]``; ``n`` indexes
 the reference list (title, symbol, paragraph, page, language, path).
 """
@@ -17,9 +17,9 @@ import re
 import numpy as np
 from haystack import Document
 
-from api.citation import format_citation
+from khub.api.citation import format_citation
 
-from ingest.sentences import split_sentences, strip_label
+from khub.text.sentences import split_sentences, strip_label
 
 _MIN_SENTENCE_CHARS = 12
 #: Score penalty per rank position of the passage a sentence comes from: prefers
@@ -34,7 +34,7 @@ _FINAL = re.compile(r"[.!?;。！？；؟]\s*$")
 
 
 def reference(n: int, doc: Document) -> dict[str, Any]:
-    """The citation entry ``n`` for a passage: ``citation`` (:func:`api.citation.format_citation`)
+    """The citation entry ``n`` for a passage: ``citation`` (:func:`khub.api.citation.format_citation`)
     and the fields it is made of."""
     m = doc.meta
     return {

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.service import SearchService
+from khub.api.service import SearchService
 from khub.settings import Settings
 
 
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
               responses={200: {"content": {DOCX: {}}, "description": "the brief as a Word document"}})
     async def brief_docx(request: Request, body: BriefRequest) -> Response:
         """The same brief as a Word document (.docx)."""
-        from api.brief import to_docx
+        from khub.api.brief import to_docx
 
         data = to_docx(request.app.state.service.brief(body.topic, filters=body.filters(), lang=body.lang))
         return Response(content=data, media_type=DOCX,

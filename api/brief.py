@@ -1,6 +1,6 @@
 """Rapid-response evidence briefs: a topic in, a cited brief out (JSON, Markdown or Word).
 
-A brief is extractive, like :mod:`api.answer`: every statement is a sentence copied verbatim
+A brief is extractive, like :mod:`khub.api.answer`: every statement is a sentence copied verbatim
 from a retrieved passage and followed by its reference number, so an author can paste it
 into a draft and every statement stays traceable to a document symbol and paragraph, a
 WOCAT practice or a publication page. Nothing is paraphrased or generated.
@@ -12,7 +12,7 @@ Layout (in this order):
   WOCAT practices, the Convention, the reporting manual), its best further sentences; each
   source is retrieved on its own, so a source with few passages is not crowded out.
 * **References**: numbered in order of first citation, with the one-line citation of
-  :func:`api.citation.format_citation`, the language and the passage id.
+  :func:`khub.api.citation.format_citation`, the language and the passage id.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 from haystack import Document
 
-from api.answer import is_full_sentence, rank_sentences, reference, select_sentences
+from khub.api.answer import is_full_sentence, rank_sentences, reference, select_sentences
 
 #: Statements scoring below this (USE cosine to the topic, minus rank penalties) are left out:
 #: on three sample topics (closing note of this change) every off-topic sentence scored
@@ -48,7 +48,7 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
     """Assemble an evidence brief on ``topic``.
 
     Args:
-        service: an :class:`api.service.SearchService` (store, retriever, embedder).
+        service: an :class:`khub.api.service.SearchService` (store, retriever, embedder).
         topic: the question or topic, in any of the six UN languages.
         filters: metadata filters applied to every source (``source`` picks one section).
         lang: preferred language of passages that exist in several (default: the topic's).

@@ -9,15 +9,15 @@ import numpy as np
 
 from haystack import Document
 
-from api.answer import extractive_answer
-from api.brief import build_brief
-from api.citation import format_citation
-from index.collapse import collapse_translations
-from index.highlight import highlight
-from index.embedded_store import EmbeddingMismatchError, field_values
-from index.embedders import build_embedders, embed_batch
-from index.retrieval import HybridRetriever, Mode
-from index.stores import open_store
+from khub.api.answer import extractive_answer
+from khub.api.brief import build_brief
+from khub.api.citation import format_citation
+from khub.index.collapse import collapse_translations
+from khub.index.highlight import highlight
+from khub.index.embedded_store import EmbeddingMismatchError, field_values
+from khub.index.embedders import build_embedders, embed_batch
+from khub.index.retrieval import HybridRetriever, Mode
+from khub.index.stores import open_store
 from khub.settings import Settings
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
@@ -26,7 +26,7 @@ RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "so
 
 def result_dict(doc: Document) -> dict[str, Any]:
     """A search hit as returned by ``GET /search``: id, text, score, ``citation``
-    (:func:`api.citation.format_citation`) and the metadata it is made of."""
+    (:func:`khub.api.citation.format_citation`) and the metadata it is made of."""
     out = {"id": doc.id, "text": doc.content, "score": round(float(doc.score or 0.0), 6),
            "citation": format_citation(doc.meta)}
     out.update({f: doc.meta.get(f) for f in RESULT_FIELDS})
@@ -58,7 +58,7 @@ class SearchService:
         )
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors for a batch of texts, ``(n, dim)`` (:func:`index.embedders.embed_batch`)."""
+        """Unit vectors for a batch of texts, ``(n, dim)`` (:func:`khub.index.embedders.embed_batch`)."""
         return embed_batch(self.text_embedder, self.document_embedder, texts)
 
     def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid",
@@ -67,7 +67,7 @@ class SearchService:
 
         With ``collapse`` (default) translations of the same passage appear once, in ``lang``
         (else the query language) when available, with ``also_in`` listing the other
-        languages (:func:`index.collapse.collapse_translations`).
+        languages (:func:`khub.index.collapse.collapse_translations`).
 
         Raises:
             ValueError: empty query, k outside 1..100, unknown filter field or mode.
@@ -108,7 +108,7 @@ class SearchService:
         return self._highlight(query, result, docs[:k]), result["query_language"]
 
     def _highlight(self, query: str, result: dict, docs: list[Document]) -> list[Document]:
-        """Set ``meta["highlight"]`` (:func:`index.highlight.highlight`) on each passage."""
+        """Set ``meta["highlight"]`` (:func:`khub.index.highlight.highlight`) on each passage."""
         if not hasattr(self.store, "content_terms"):
             return docs
         terms = set(self.store.content_terms(query, result["query_language"]))
@@ -130,7 +130,7 @@ class SearchService:
         return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
 
     def brief(self, topic: str, filters: dict[str, Any] | None = None, lang: str | None = None) -> dict[str, Any]:
-        """A rapid-response evidence brief on ``topic``: see :func:`api.brief.build_brief`."""
+        """A rapid-response evidence brief on ``topic``: see :func:`khub.api.brief.build_brief`."""
         return build_brief(self, topic, filters, lang)
 
     FACETS = ("source", "language", "year", "country", "land_use", "body")

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.embedders import build_embedders  # noqa: E402
-from index.indexer import ingest_paths  # noqa: E402
-from index.stores import open_store  # noqa: E402
+from khub.index.embedders import build_embedders  # noqa: E402
+from khub.index.indexer import ingest_paths  # noqa: E402
+from khub.index.stores import open_store  # noqa: E402
 from khub.settings import Settings  # noqa: E402
 from latency import corpus_sentences  # noqa: E402
 

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from haystack import Document  # noqa: E402
 
-from index.embedded_store import EmbeddedDocumentStore  # noqa: E402
-from ingest.language import detect_language  # noqa: E402
-from ingest.sentences import split_sentences  # noqa: E402
+from khub.index.embedded_store import EmbeddedDocumentStore  # noqa: E402
+from khub.text.language import detect_language  # noqa: E402
+from khub.text.sentences import split_sentences  # noqa: E402
 
 
 def corpus_sentences() -> list[tuple[str, str]]:
@@ -115,8 +115,8 @@ def main() -> None:
         results["dense_leg"] = percentile_ms(dense)
         results["dense_leg_language_filter"] = percentile_ms(filtered)
 
-        from index.embedders import USETextEmbedder
-        from index.retrieval import HybridRetriever
+        from khub.index.embedders import USETextEmbedder
+        from khub.index.retrieval import HybridRetriever
 
         embedder = USETextEmbedder()
         embedder.warm_up()
@@ -128,7 +128,7 @@ def main() -> None:
             hybrid.append(time.perf_counter() - t)
         results["hybrid_with_query_embedding"] = percentile_ms(hybrid)
 
-        from api.service import SearchService
+        from khub.api.service import SearchService
         from khub.settings import Settings
 
         service = SearchService(Settings(data_dir=Path(tmp)), store=store, embedders=(embedder, None))

@@ -15,7 +15,7 @@ truth (atomic transactions), so a crash leaves either the old or the new state.
 
 The store implements Haystack's ``DocumentStore`` protocol (``count_documents``,
 ``filter_documents``, ``write_documents``, ``delete_documents``, ``to_dict``,
-``from_dict``) plus the two retrieval legs used by :mod:`index.retrieval`.
+``from_dict``) plus the two retrieval legs used by :mod:`khub.index.retrieval`.
 Several processes may read the same data dir (a server and an ingest): every
 query checks the generation counter and reloads what changed.
 """
@@ -37,7 +37,7 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from index.analyzer import analyze
+from khub.text.analysis import analyze
 
 #: Metadata fields that retrieval can filter on (exact match, or any of a list). A
 #: list-valued field (a WOCAT practice's land uses) matches when any of its values does.
@@ -417,7 +417,7 @@ class EmbeddedDocumentStore:
         """BM25 leg: passages ranked by BM25 (tantivy's, k1=1.2, b=0.75) on the analysed terms.
 
         Args:
-            query: the user's text; analysed with :func:`index.analyzer.analyze` for ``language``.
+            query: the user's text; analysed with :func:`khub.text.analysis.analyze` for ``language``.
             filters: ``{field: value or [values]}`` on :data:`FILTER_FIELDS`.
 
         Returns:
@@ -478,7 +478,7 @@ class EmbeddedDocumentStore:
 
     def best_sentences(self, query_embedding: list[float], ids: list[str]) -> dict[str, tuple[int, float]]:
         """For each passage id with stored sentence vectors: (index of its sentence most similar
-        to the query, in :func:`ingest.sentences.split_sentences` order; that cosine)."""
+        to the query, in :func:`khub.text.sentences.split_sentences` order; that cosine)."""
         if not ids:
             return {}
         q = np.asarray(query_embedding, dtype=np.float32)

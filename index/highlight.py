@@ -14,8 +14,9 @@ from __future__ import annotations
 import html
 import re
 
-from index.analyzer import _HAS_CJK, _jieba, analyze
-from ingest.sentences import sentence_spans
+from khub.text.analysis import analyze, jieba_segmenter
+from khub.text.scripts import CJK_CHAR
+from khub.text.sentences import sentence_spans
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -23,12 +24,12 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def term_spans(text: str, terms: set[str], language: str | None) -> list[tuple[int, int]]:
     """Character spans of the words of ``text`` whose analysed form is in ``terms``."""
     # one-character Chinese terms are mostly function words (的, 是, 在): not worth marking
-    terms = {t for t in terms if not (len(t) == 1 and _HAS_CJK.match(t))}
+    terms = {t for t in terms if not (len(t) == 1 and CJK_CHAR.match(t))}
     if not terms:
         return []
     spans = []
-    if language == "zh" or _HAS_CJK.search(text):
-        for word, start, end in _jieba().tokenize(text, mode="search"):
+    if language == "zh" or CJK_CHAR.search(text):
+        for word, start, end in jieba_segmenter().tokenize(text, mode="search"):
             if set(analyze(word, language)) & terms:
                 spans.append((start, end))
     else:

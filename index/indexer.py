@@ -1,7 +1,7 @@
 """Indexing: ingest files into a store, incrementally and without losing good input.
 
 For each file: unchanged content hash -> nothing is written; otherwise the file is
-converted, cleaned and chunked (:mod:`ingest.pipeline`), its passages embedded and
+converted, cleaned and chunked (:mod:`khub.ingest.pipeline`), its passages embedded and
 stored as one unit (:meth:`EmbeddedDocumentStore.replace_document`). A file that
 fails is reported with its reason and the run goes on.
 """
@@ -17,12 +17,12 @@ from typing import Any, Callable
 import numpy as np
 from haystack import Document
 
-from index.embedded_store import EmbeddingMismatchError
-from index.embedders import embed_batch
-from ingest.convert import ConversionError
-from ingest.sentences import split_sentences, strip_label
-from ingest.pipeline import content_hash, discover, document_id, load_document, path_key, to_passages
-from ingest.tokens import token_counter
+from khub.index.embedded_store import EmbeddingMismatchError
+from khub.index.embedders import embed_batch
+from khub.ingest.convert import ConversionError
+from khub.text.sentences import split_sentences, strip_label
+from khub.ingest.pipeline import content_hash, discover, document_id, load_document, path_key, to_passages
+from khub.ingest.tokens import token_counter
 from khub.settings import Settings
 
 REPORT_NAME = "ingest-report.json"
@@ -58,7 +58,7 @@ def ingest_paths(
     Args:
         paths: files or folders (folders are walked recursively).
         settings: chunk size and ignore patterns come from here.
-        store: an :class:`index.embedded_store.EmbeddedDocumentStore` (or compatible).
+        store: an :class:`khub.index.embedded_store.EmbeddedDocumentStore` (or compatible).
         document_embedder: a warmed-up Haystack document embedder.
         text_embedder: the matching text embedder; when given, each passage's sentences are
             embedded too (for the dense leg's sentence-level re-scoring).

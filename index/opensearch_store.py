@@ -1,8 +1,8 @@
 """The OpenSearch document store: the engine for scale, with the embedded store's contract.
 
-Same methods, same results as :class:`index.embedded_store.EmbeddedDocumentStore`
+Same methods, same results as :class:`khub.index.embedded_store.EmbeddedDocumentStore`
 (Haystack's ``DocumentStore`` protocol plus the two retrieval legs, document records and
-sentence vectors), so :mod:`index.retrieval`, :mod:`index.indexer` and :mod:`api` work on
+sentence vectors), so :mod:`khub.index.retrieval`, :mod:`khub.index.indexer` and :mod:`khub.api` work on
 either. Written against opensearch-py; the contract tests in ``tests/test_store_contract.py``
 run on it when ``KHUB_OPENSEARCH_URL`` names a live cluster (``docker compose up``).
 
@@ -10,7 +10,7 @@ Indices (created through an index template on first use; ``<index>`` is
 ``KHUB_OPENSEARCH_INDEX``, default ``khub-passages``):
 
 * ``<index>``: one OpenSearch document per passage. ``terms`` holds the passage's BM25
-  terms already analysed by :func:`index.analyzer.analyze` and is indexed with the
+  terms already analysed by :func:`khub.text.analysis.analyze` and is indexed with the
   ``whitespace`` analyzer, so both stores index exactly the same terms (jieba for Chinese,
   Snowball stemmers for the others) and score them with BM25 at the same parameters
   (k1 = 1.2, b = 0.75, Lucene's and tantivy's defaults). Filter fields are ``keyword``
@@ -46,8 +46,8 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from index.analyzer import analyze
-from index.embedded_store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_embeddings,
+from khub.text.analysis import analyze
+from khub.index.embedded_store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_embeddings,
                                   field_values)
 
 #: Share of passages above which a query term is "frequent" (see the embedded store).
@@ -88,7 +88,7 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
     """``terms`` filter clauses for ``{field: value or [values]}``.
 
     Raises:
-        ValueError: a field outside :data:`index.embedded_store.FILTER_FIELDS`.
+        ValueError: a field outside :data:`khub.index.embedded_store.FILTER_FIELDS`.
     """
     clauses = []
     for field, value in (filters or {}).items():
@@ -101,7 +101,7 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
 
 def bm25_query(content: list[str], frequent: list[str], filters: Filters | None, top_k: int) -> dict[str, Any]:
     """The BM25 search body: at least half of the ``content`` terms must match (coordination
-    rule of :meth:`index.embedded_store._BM25Index.search`); ``frequent`` terms add to the
+    rule of :meth:`khub.index.embedded_store._BM25Index.search`); ``frequent`` terms add to the
     score only; filters do not score."""
     should = [{"term": {"terms": t}} for t in frequent]
     must = []

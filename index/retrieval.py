@@ -9,27 +9,15 @@ Fusing ranks rather than scores needs no calibration between BM25 scores
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any, Literal
 
 from haystack import Document, component
 
-from ingest.language import detect_language
+from khub.text.language import detect_language
+from khub.text.scripts import text_units
 
 Mode = Literal["hybrid", "bm25", "dense"]
-
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LETTER_WORD = re.compile(r"[^\W\d_]+")
-
-
-def text_units(text: str) -> int:
-    """Length of a passage in words, a CJK character counting as one word (numbers and
-    punctuation do not count): "见 ICCD/COP(15)/19 号文件" has 6."""
-    cjk = len(_CJK_CHAR.findall(text))
-    words = sum(1 for w in _LETTER_WORD.findall(text) if not _CJK_CHAR.search(w))
-    return cjk + words
-
 
 def length_prior(text: str, units: int, power: float) -> float:
     """Multiplier in (0, 1] for the dense score of a short passage: ``min(1, n / units) ** power``.
@@ -88,7 +76,7 @@ class HybridRetriever:
     three development sets, where plain RRF fell below the dense leg.
 
     Args:
-        store: :class:`index.embedded_store.EmbeddedDocumentStore` or the OpenSearch store.
+        store: :class:`khub.index.embedded_store.EmbeddedDocumentStore` or the OpenSearch store.
         text_embedder: a warmed-up Haystack text embedder (``run(text) -> {"embedding"}``).
         rrf_k, bm25_weight, dense_weight, candidates, sentence_weight, coverage_power,
         short_passage_units, short_passage_power: see :class:`khub.settings.Settings`.

@@ -8,8 +8,8 @@ from khub.settings import Settings
 
 
 def open_store(settings: Settings) -> Any:
-    """The configured store: :class:`index.embedded_store.EmbeddedDocumentStore` under
-    ``settings.data_dir`` (default) or :class:`index.opensearch_store.OpenSearchDocumentStore`
+    """The configured store: :class:`khub.index.embedded_store.EmbeddedDocumentStore` under
+    ``settings.data_dir`` (default) or :class:`khub.index.opensearch_store.OpenSearchDocumentStore`
     at ``settings.opensearch_url``, index ``settings.opensearch_index``.
 
     Raises:
@@ -18,13 +18,13 @@ def open_store(settings: Settings) -> Any:
         ConnectionError: the OpenSearch cluster cannot be reached.
     """
     if settings.store == "embedded":
-        from index.embedded_store import EmbeddedDocumentStore
+        from khub.index.embedded_store import EmbeddedDocumentStore
 
         return EmbeddedDocumentStore(settings.data_dir, embedding_model=settings.embedding_model)
     if not settings.opensearch_url:
         raise ValueError("KHUB_STORE=opensearch needs KHUB_OPENSEARCH_URL (e.g. http://localhost:9200)")
     try:
-        from index.opensearch_store import OpenSearchDocumentStore
+        from khub.index.opensearch_store import OpenSearchDocumentStore
     except ImportError as err:
         raise ImportError("KHUB_STORE=opensearch needs the opensearch extra: pip install -e '.[opensearch]'") from err
     return OpenSearchDocumentStore(settings.opensearch_url, settings.opensearch_index,

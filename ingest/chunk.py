@@ -12,7 +12,7 @@ Rules (issue #2):
 * A numbered paragraph that runs across a page break (its text does not end
   a sentence before a blank line) is kept whole; its page is the page it
   starts on.
-* Size is counted in the embedding model's tokens (:mod:`ingest.tokens`).
+* Size is counted in the embedding model's tokens (:mod:`khub.ingest.tokens`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.clean import join_cjk
-from ingest.sentences import split_sentences
-from ingest.tokens import TokenCounter
+from khub.ingest.clean import join_cjk
+from khub.text.sentences import split_sentences
+from khub.ingest.tokens import TokenCounter
 
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s*(\S.*?)\s*#*\s*$")
 _UN_HEADING = re.compile(r"^\s*(?:[IVXL]{1,5}|[一二三四五六七八九十]{1,3}|[A-Z])\s*[.．、]\s*\S")
@@ -222,7 +222,7 @@ def chunk_pages(
 
     Args:
         pages: cleaned page texts.
-        count: token counter of the embedding model (:func:`ingest.tokens.token_counter`).
+        count: token counter of the embedding model (:func:`khub.ingest.tokens.token_counter`).
         max_tokens: the passage size limit, in model tokens.
         numbered_paragraphs: see :func:`build_blocks`.
         paged: see :func:`build_blocks`.

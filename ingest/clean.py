@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+from khub.text.scripts import CJK_RANGES
+
+_CJK = CJK_RANGES
 # Characters that may end a line in the middle of a Chinese sentence / start its continuation.
 _CJK_MID_END = _CJK + "，、；：“‘（《〈【"
 _CJK_MID_START = _CJK + "，、；：。！？”’）》〉】"

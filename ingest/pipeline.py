@@ -17,14 +17,14 @@ from pathlib import Path
 
 from haystack import Document
 
-from ingest.chunk import chunk_pages
-from ingest.clean import clean_pages
-from ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
-from ingest.language import detect_language
-from ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
-from ingest.tokens import TokenCounter
-from ingest.translations import iccd_group, manual_groups
-from ingest.wocat import load_record_file
+from khub.ingest.chunk import chunk_pages
+from khub.ingest.clean import clean_pages
+from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
+from khub.text.language import detect_language
+from khub.ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
+from khub.ingest.tokens import TokenCounter
+from khub.ingest.translations import iccd_group, manual_groups
+from khub.ingest.wocat import load_record_file
 
 
 @dataclass
@@ -184,7 +184,7 @@ def load_document(path: Path) -> SourceDocument:
 
 
 def _load_wocat(path: Path) -> SourceDocument:
-    """A saved QCAT record (:mod:`ingest.wocat`) as one document."""
+    """A saved QCAT record (:mod:`khub.ingest.wocat`) as one document."""
     text, meta = load_record_file(path)
     meta = {**meta, "symbol": None, "language": detect_language(text[:5000]) or "en", "path": path_key(path)}
     return SourceDocument(doc_id=document_id(path), path=path_key(path), content_hash=file_hash(path),
@@ -197,7 +197,7 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
     Every passage carries: source, title, symbol, language (detected on the
     passage, falling back to the document's), doc_language, page, paragraph,
     section, path, content_hash, doc_id, position, translation_group
-    (:mod:`ingest.translations`; None when the passage has no known translation).
+    (:mod:`khub.ingest.translations`; None when the passage has no known translation).
     """
     numbered = doc.meta["source"] in ("iccd", "convention", "spi")
     chunks = chunk_pages(doc.pages, count, max_tokens=max_tokens, numbered_paragraphs=numbered, paged=doc.paged)

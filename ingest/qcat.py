@@ -8,7 +8,7 @@
 * ``since`` keeps questionnaires whose ``updated`` timestamp is at or after it.
 
 Records are saved as ``<code>.json`` wrappers ``{code, url, updated, details}`` that
-:func:`ingest.wocat.load_record_file` reads, so a harvest is an ordinary folder ingest.
+:func:`khub.ingest.wocat.load_record_file` reads, so a harvest is an ordinary folder ingest.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from ingest.convert import ConversionError
+from khub.ingest.convert import ConversionError
 
 #: Question groups and question keys whose subtree is never read (personal data).
 PRIVATE_KEYS = ("tech_qg_184", "qg_accept_conditions", "user", "person", "email", "phone", "contact", "address")
@@ -307,7 +307,7 @@ def record_to_document(record: dict, code: str | None = None, url: str | None = 
 def load_record_file(path: Path) -> tuple[str, dict]:
     """Read a saved QCAT record: a detail record (code from the file name, e.g.
     ``technologies_1724.json``) or a wrapper ``{"code", "url", "updated", "details": {...}}``
-    as written by :mod:`ingest.qcat`.
+    as written by :mod:`khub.ingest.qcat`.
 
     Raises:
         ConversionError: not JSON, truncated, or not a QCAT record.

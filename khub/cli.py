@@ -38,7 +38,7 @@ FilterOpt = typer.Option([], "--filter", "-f", help="FIELD=VALUE on any filter f
 
 def _filters(language: str | None, source: str | None, symbol: str | None, extra: list[str]) -> dict:
     """The filters of a search/ask command line; ``extra`` items are ``FIELD=VALUE``."""
-    from index.embedded_store import FILTER_FIELDS
+    from khub.index.embedded_store import FILTER_FIELDS
 
     filters: dict = {"language": language, "source": source, "symbol": symbol}
     for item in extra:
@@ -55,7 +55,7 @@ def _settings() -> Settings:
 
 
 def _service(settings: Settings):
-    from api.service import SearchService
+    from khub.api.service import SearchService
 
     with console.status("loading store and embedding model…"):
         return SearchService(settings, store=_open_store(settings))
@@ -65,8 +65,8 @@ def _open_store(settings: Settings, check_model: bool = True):
     """The configured store, or exit 2 with one clear line (no traceback) when it cannot be
     opened: missing OpenSearch URL or extra, unreachable cluster, or (``check_model``) a store
     built with another embedding model."""
-    from index.embedded_store import EmbeddingMismatchError
-    from index.stores import open_store
+    from khub.index.embedded_store import EmbeddingMismatchError
+    from khub.index.stores import open_store
 
     try:
         store = open_store(settings)
@@ -106,9 +106,9 @@ def ingest(
     """
     if [str(p) for p in paths] == ["wocat"] and not Path("wocat").exists():
         paths = [_harvest_wocat(_settings(), api_url, token, since, quiet=as_json)]
-    from index.embedded_store import EmbeddingMismatchError
-    from index.embedders import build_embedders
-    from index.indexer import REPORT_NAME, ingest_paths
+    from khub.index.embedded_store import EmbeddingMismatchError
+    from khub.index.embedders import build_embedders
+    from khub.index.indexer import REPORT_NAME, ingest_paths
 
     settings = _settings()
     where = settings.opensearch_url if settings.store == "opensearch" else settings.data_dir
@@ -157,7 +157,7 @@ def ingest(
 
 def _harvest_wocat(settings: Settings, api_url: str | None, token: str | None, since: str | None,
                    quiet: bool) -> Path:
-    from ingest.qcat import QCATAuthError, QCATClient, QCATError, harvest
+    from khub.ingest.qcat import QCATAuthError, QCATClient, QCATError, harvest
 
     out_dir = Path(settings.data_dir) / "wocat"
     client = QCATClient(api_url or settings.qcat_api_url, token or settings.qcat_token)
@@ -249,7 +249,7 @@ def brief(
 ) -> None:
     """Rapid-response evidence brief: key findings and evidence by source, every statement a
     verbatim sentence with its reference number (what POST /brief and /brief/docx return)."""
-    from api.brief import to_docx
+    from khub.api.brief import to_docx
 
     if fmt not in ("markdown", "json", "docx"):
         console.print(f"[red]--format must be markdown, json or docx, not {fmt!r}[/red]")
@@ -283,7 +283,7 @@ def serve(
     """Serve the search page (/) and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from ui.site import create_site
+    from khub.ui.site import create_site
 
     settings = _settings()
     host = host or settings.api_host
@@ -308,7 +308,7 @@ def evaluate_cmd(
                                         "model and settings) as JSON to this file, e.g. bench/results/x.json"),
 ) -> None:
     """Evaluate retrieval on a qrels file: recall@k, MRR@k, nDCG@10, overall and per query language."""
-    from api.evaluation import evaluate, load_qrels
+    from khub.api.evaluation import evaluate, load_qrels
 
     try:
         queries = load_qrels(qrels)
@@ -348,7 +348,7 @@ def evaluate_cmd(
 @app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /stats returns")) -> None:
     """What the store holds: passages, documents, model, and one line per document."""
-    from api.service import store_stats
+    from khub.api.service import store_stats
 
     settings = _settings()
     info = store_stats(_open_store(settings, check_model=False))

@@ -22,9 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
     """Data dir holding the whole sample corpus, ingested once."""
-    from index.embedders import build_embedders
-    from index.indexer import ingest_paths
-    from index.stores import open_store
+    from khub.index.embedders import build_embedders
+    from khub.index.indexer import ingest_paths
+    from khub.index.stores import open_store
     from khub.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("khub-data")
@@ -41,7 +41,7 @@ def corpus_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def service(corpus_dir):
     """A SearchService over the ingested corpus."""
-    from api.service import SearchService
+    from khub.api.service import SearchService
     from khub.settings import Settings
 
     return SearchService(Settings(data_dir=corpus_dir))
@@ -50,7 +50,7 @@ def service(corpus_dir):
 @pytest.fixture(scope="session")
 def use_embedders():
     """The packaged multilingual USE text and document embedders."""
-    from index.embedders import build_embedders
+    from khub.index.embedders import build_embedders
     from khub.settings import Settings
 
     return build_embedders(Settings())

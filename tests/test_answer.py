@@ -4,7 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from khub.api.app import create_app
 
 
 def _check_answer(data, client=None):

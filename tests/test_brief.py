@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import DOCX, create_app
+from khub.api.app import DOCX, create_app
 
 
 def _statements(brief):

@@ -2,10 +2,10 @@
 
 import re
 
-from ingest.chunk import chunk_pages
-from ingest.clean import clean_pages
-from ingest.pipeline import load_document, to_passages
-from ingest.tokens import token_counter
+from khub.ingest.chunk import chunk_pages
+from khub.ingest.clean import clean_pages
+from khub.ingest.pipeline import load_document, to_passages
+from khub.ingest.tokens import token_counter
 from tests.conftest import CONVENTION, COP14, COP15, MANUAL
 
 

@@ -1,6 +1,6 @@
 """Cleaning of UN page furniture, on the real corpus files."""
 
-from ingest.clean import clean_pages, is_furniture, join_cjk, running_lines
+from khub.ingest.clean import clean_pages, is_furniture, join_cjk, running_lines
 from tests.conftest import COP14, COP15
 
 

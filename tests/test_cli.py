@@ -10,7 +10,7 @@ from tests.conftest import CORPORA
 
 def test_reingest_unchanged_writes_nothing(corpus_dir, monkeypatch):
     monkeypatch.setenv("KHUB_DATA_DIR", str(corpus_dir))
-    from index.embedded_store import EmbeddedDocumentStore
+    from khub.index.embedded_store import EmbeddedDocumentStore
 
     generation = EmbeddedDocumentStore(corpus_dir).generation
     result = CliRunner().invoke(app, ["ingest", str(CORPORA), "--json"])

@@ -5,9 +5,9 @@ import json
 import pytest
 from haystack import Document
 
-from index.collapse import collapse_translations
-from ingest.pipeline import load_document, to_passages
-from ingest.tokens import token_counter
+from khub.index.collapse import collapse_translations
+from khub.ingest.pipeline import load_document, to_passages
+from khub.ingest.tokens import token_counter
 from tests.conftest import COP14, MANUAL
 
 LAND_COVER = {
@@ -115,6 +115,6 @@ def test_cross_lingual_hit_highlights_best_sentence(service):
 
 
 def test_highlight_is_html_safe():
-    from index.highlight import render
+    from khub.index.highlight import render
 
     assert render("a <b> & c", [(0, 1)]) == "<mark>a</mark> &lt;b&gt; &amp; c"

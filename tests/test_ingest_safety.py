@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from index.embedded_store import EmbeddedDocumentStore
+from khub.index.embedded_store import EmbeddedDocumentStore
 from khub.cli import app
 from tests.conftest import MANUAL, ROOT
 

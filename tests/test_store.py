@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from haystack import Document
 
-from index.embedded_store import EmbeddedDocumentStore
+from khub.index.embedded_store import EmbeddedDocumentStore
 from tests.conftest import ROOT
 
 
@@ -26,7 +26,7 @@ def test_persists_across_processes(tmp_path):
     store.close()
     script = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(ROOT)!r})
-        from index.embedded_store import EmbeddedDocumentStore
+        from khub.index.embedded_store import EmbeddedDocumentStore
         s = EmbeddedDocumentStore({str(tmp_path)!r})
         hits = s.bm25_retrieval("dust storms", "en")
         dense = s.embedding_retrieval([1.0, 0.0, 0.0, 0.0])
@@ -50,9 +50,9 @@ def test_bm25_index_rebuilt_when_out_of_step(tmp_path):
 def test_opensearch_bodies_match_the_embedded_contract():
     """The OpenSearch store indexes the very terms the embedded store indexes, maps every filter
     field as a keyword, and asks BM25 for the same coordination rule (pure functions: no server)."""
-    from index.embedded_store import FILTER_FIELDS, _bm25_text
-    from index.analyzer import analyze
-    from index.opensearch_store import bm25_query, filter_clauses, index_template, knn_query, passage_source
+    from khub.index.embedded_store import FILTER_FIELDS, _bm25_text
+    from khub.text.analysis import analyze
+    from khub.index.opensearch_store import bm25_query, filter_clauses, index_template, knn_query, passage_source
 
     doc = _doc("p", "土地退化零增长 targets", lang="zh")
     doc.meta.update(section="Land degradation neutrality", land_use=["Cropland", "Grazing land"])

@@ -13,7 +13,7 @@ from haystack import Document
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from index.embedded_store import EmbeddedDocumentStore, EmbeddingMismatchError
+from khub.index.embedded_store import EmbeddedDocumentStore, EmbeddingMismatchError
 
 OPENSEARCH_URL = os.environ.get("KHUB_OPENSEARCH_URL")
 
@@ -32,7 +32,7 @@ def open_store(request, tmp_path):
         pytest.skip("OpenSearch contract tests need a live cluster: set KHUB_OPENSEARCH_URL "
                     "(e.g. http://localhost:9200 after `docker compose up -d`)")
     pytest.importorskip("opensearchpy", reason="pip install -e '.[opensearch]'")
-    from index.opensearch_store import OpenSearchDocumentStore
+    from khub.index.opensearch_store import OpenSearchDocumentStore
 
     index = f"khub-test-{uuid.uuid4().hex[:8]}"
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 def site_url(service):
     import uvicorn
 
-    from ui.site import create_site
+    from khub.ui.site import create_site
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.app import create_app
-from api.service import SearchService
+from khub.api.app import create_app
+from khub.api.service import SearchService
 from khub.settings import Settings
 
 #: The page's files: index.html, app.js, style.css (no build step).
@@ -29,5 +29,5 @@ def mount_ui(app: FastAPI) -> FastAPI:
 
 
 def create_site(settings: Settings | None = None, service: SearchService | None = None) -> FastAPI:
-    """The API (:func:`api.app.create_app`) with the search page at ``/``."""
+    """The API (:func:`khub.api.app.create_app`) with the search page at ``/``."""
     return mount_ui(create_app(settings, service=service))

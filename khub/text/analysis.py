@@ -16,8 +16,9 @@ import logging
 import re
 from functools import lru_cache
 
+from khub.text.scripts import CJK_CHAR
+
 _WORD = re.compile(r"\w+", re.UNICODE)
-_HAS_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _STEMMERS = {"en": "english", "fr": "french", "es": "spanish", "ru": "russian", "ar": "arabic"}
 
 
@@ -29,7 +30,8 @@ def _stemmer(language: str):
 
 
 @lru_cache(maxsize=1)
-def _jieba():
+def jieba_segmenter():
+    """The initialised jieba module (one dictionary load per process)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -52,13 +54,13 @@ def analyze(text: str, language: str | None) -> list[str]:
         Terms in text order (duplicates kept: BM25 needs term frequencies).
         Chinese text inside a non-Chinese passage is segmented with jieba too.
     """
-    if language == "zh" or _HAS_CJK.search(text):
-        jieba = _jieba()
+    if language == "zh" or CJK_CHAR.search(text):
+        jieba = jieba_segmenter()
         terms = []
         for token in jieba.cut_for_search(text):
             token = token.strip()
             if token and _WORD.fullmatch(token):
-                if _HAS_CJK.search(token):
+                if CJK_CHAR.search(token):
                     terms.append(token)
                 else:
                     terms.extend(_stem_words(_words(token), language if language != "zh" else "en"))

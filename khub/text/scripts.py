@@ -1,0 +1,32 @@
+"""Writing-system facts shared by ingestion and querying: the CJK ideograph ranges and
+the length of a text in words.
+
+The ranges are the Unicode blocks "CJK Unified Ideographs Extension A" (U+3400–U+4DBF),
+"CJK Unified Ideographs" (U+4E00–U+9FFF) and "CJK Compatibility Ideographs"
+(U+F900–U+FAFF) (The Unicode Standard, ch. 18.1). One definition for every module that
+asks "is this Chinese?": the cleaner, the BM25 analyzer, highlights and the length prior.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Character-class body of the CJK ideograph ranges, for use inside ``[...]``.
+CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+#: Matches one CJK ideograph.
+CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+#: Runs of letters (no digits, no underscore).
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` holds at least one CJK ideograph."""
+    return CJK_CHAR.search(text) is not None
+
+
+def text_units(text: str) -> int:
+    """Length of a text in words, a CJK character counting as one word (numbers and
+    punctuation do not count): "见 ICCD/COP(15)/19 号文件" has 6."""
+    cjk = len(CJK_CHAR.findall(text))
+    words = sum(1 for w in _LETTER_WORD.findall(text) if not CJK_CHAR.search(w))
+    return cjk + words
