@@ -24,6 +24,7 @@ from typing import Any
 
 from haystack import Document
 
+from khub.errors import InvalidRequestError
 from khub.api.answer import is_full_sentence, rank_sentences, reference, select_sentences
 
 #: Statements scoring below this (USE cosine to the topic, minus rank penalties) are left out:
@@ -66,7 +67,7 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
     """
     topic = (topic or "").strip()
     if not topic:
-        raise ValueError("topic: the topic is empty")
+        raise InvalidRequestError("topic: the topic is empty")
     filters = {f: v for f, v in (filters or {}).items() if v}
     wanted = [s for s, _ in SECTIONS if not filters.get("source") or filters["source"] == s]
     out: dict = {}

@@ -12,11 +12,12 @@ from haystack import Document
 from khub.api.answer import extractive_answer
 from khub.api.brief import build_brief
 from khub.api.citation import format_citation
+from khub.errors import InvalidRequestError
 from khub.index.collapse import collapse_translations
-from khub.index.highlight import highlight
-from khub.index.embedded_store import EmbeddingMismatchError, field_values
 from khub.index.embedders import build_embedders, embed_batch
-from khub.index.retrieval import HybridRetriever, Mode
+from khub.index.highlight import highlight
+from khub.index.retrieval import MODES, Mode, build_retrieval
+from khub.index.store import EmbeddingMismatchError, PassageStore, field_values
 from khub.index.stores import open_store
 from khub.settings import Settings
 
@@ -41,7 +42,8 @@ class SearchService:
         store: an already-open store (tests, ingest then search in one process), else opened here.
     """
 
-    def __init__(self, settings: Settings, store: Any | None = None, embedders: tuple[Any, Any] | None = None):
+    def __init__(self, settings: Settings, store: PassageStore | None = None,
+                 embedders: tuple[Any, Any] | None = None):
         self.settings = settings
         self.store = store if store is not None else open_store(settings)
         built_with = self.store.info().get("embedding_model")
@@ -50,12 +52,35 @@ class SearchService:
                 f"the store in {settings.data_dir} was built with {built_with!r} but KHUB_EMBEDDING_MODEL is "
                 f"{settings.embedding_model!r}: run `khub ingest --reindex PATHS` to re-embed with the new model")
         self.text_embedder, self.document_embedder = embedders or build_embedders(settings)
-        self.retriever = HybridRetriever(
-            self.store, self.text_embedder, rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight,
-            dense_weight=settings.dense_weight, candidates=settings.candidates,
-            sentence_weight=settings.sentence_weight, coverage_power=settings.bm25_coverage_power,
-            short_passage_units=settings.short_passage_units, short_passage_power=settings.short_passage_power,
-        )
+        #: One retrieval SuperComponent per mode (:func:`khub.index.retrieval.build_retrieval`).
+        self.retrieval = {mode: build_retrieval(self.store, settings, mode) for mode in MODES}
+
+    def run_retrieval(self, query: str, top_k: int = 10, filters: dict[str, Any] | None = None,
+                      mode: Mode = "hybrid", query_embedding: list[float] | None = None) -> dict[str, Any]:
+        """Run the retrieval pipeline of ``mode``; the query is embedded here unless
+        ``query_embedding`` is given (bm25 mode never embeds it).
+
+        Each leg contributes ``max(top_k, settings.candidates)`` passages before fusion.
+
+        Returns:
+            ``{"documents": [...], "query_language": "en", "query_embedding": [...] or None}``.
+
+        Raises:
+            InvalidRequestError: an unknown mode or filter field.
+        """
+        if mode not in self.retrieval:
+            raise InvalidRequestError(f"mode: must be hybrid, bm25 or dense, not {mode!r}")
+        if mode != "bm25" and query_embedding is None:
+            query_embedding = self.text_embedder.run(text=query)["embedding"]
+        inputs: dict[str, Any] = {"query": query, "filters": filters, "top_k": top_k,
+                                  "candidates": max(top_k, self.settings.candidates)}
+        if mode != "bm25":
+            inputs["query_embedding"] = query_embedding
+        else:
+            inputs.pop("candidates")
+            query_embedding = None
+        out = self.retrieval[mode].run(**inputs)
+        return {**out, "query_embedding": query_embedding}
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Unit vectors for a batch of texts, ``(n, dim)`` (:func:`khub.index.embedders.embed_batch`)."""
@@ -70,13 +95,13 @@ class SearchService:
         languages (:func:`khub.index.collapse.collapse_translations`).
 
         Raises:
-            ValueError: empty query, k outside 1..100, unknown filter field or mode.
+            InvalidRequestError: empty query, k outside 1..100, unknown filter field or mode.
         """
         query = (query or "").strip()
         if not query:
-            raise ValueError("q: the query is empty")
+            raise InvalidRequestError("q: the query is empty")
         if not 1 <= k <= 100:
-            raise ValueError("k: must be between 1 and 100")
+            raise InvalidRequestError("k: must be between 1 and 100")
         filters = {f: v for f, v in (filters or {}).items() if v}
         docs, language = self.retrieve(query, k, filters, mode, lang, collapse)
         return {
@@ -96,21 +121,19 @@ class SearchService:
             (passages, query language).
         """
         n = min(3 * k, 100) if collapse else k
-        result = self.retriever.run(query=query, top_k=n, filters=filters, mode=mode,
+        result = self.run_retrieval(query, top_k=n, filters=filters, mode=mode,
                                     query_embedding=(out or {}).get("query_embedding"))
         if out is not None:
             out.update(result)
         docs = result["documents"]
         if collapse:
             groups = [d.meta["translation_group"] for d in docs if d.meta.get("translation_group")]
-            group_languages = self.store.group_languages(groups) if hasattr(self.store, "group_languages") else {}
+            group_languages = self.store.group_languages(groups)
             docs = collapse_translations(docs, lang or result["query_language"], group_languages)
         return self._highlight(query, result, docs[:k]), result["query_language"]
 
     def _highlight(self, query: str, result: dict, docs: list[Document]) -> list[Document]:
         """Set ``meta["highlight"]`` (:func:`khub.index.highlight.highlight`) on each passage."""
-        if not hasattr(self.store, "content_terms"):
-            return docs
         terms = set(self.store.content_terms(query, result["query_language"]))
         embedding = result.get("query_embedding")
         best = self.store.best_sentences(embedding, [d.id for d in docs]) if embedding is not None else {}
@@ -121,7 +144,7 @@ class SearchService:
         """An extractive, cited answer: ``{"question", "answer", "sentences", "references", "passages"}``."""
         question = (question or "").strip()
         if not question:
-            raise ValueError("question: the question is empty")
+            raise InvalidRequestError("question: the question is empty")
         k = k or self.settings.answer_passages
         filters = {f: v for f, v in (filters or {}).items() if v}
         out: dict = {}
@@ -145,7 +168,7 @@ class SearchService:
         filters = {f: v for f, v in (filters or {}).items() if v}
         metas: dict[str, dict] = {}
         if query and query.strip():
-            for d in self.retriever.run(query=query.strip(), top_k=n, filters=filters)["documents"]:
+            for d in self.run_retrieval(query.strip(), top_k=n, filters=filters)["documents"]:
                 metas.setdefault(d.meta.get("doc_id") or d.id, d.meta)
         else:
             for r in self.store.list_documents():

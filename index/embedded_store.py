@@ -13,9 +13,9 @@ query; tantivy answered BM25 queries in about 1 ms and an exact numpy dot produc
 over 100k x 512 float32 vectors in about 6 ms. SQLite is the durable source of
 truth (atomic transactions), so a crash leaves either the old or the new state.
 
-The store implements Haystack's ``DocumentStore`` protocol (``count_documents``,
-``filter_documents``, ``write_documents``, ``delete_documents``, ``to_dict``,
-``from_dict``) plus the two retrieval legs used by :mod:`khub.index.retrieval`.
+The store implements :class:`khub.index.store.PassageStore` (Haystack's ``DocumentStore``
+protocol plus document records, the two retrieval legs and sentence vectors); what it
+returns is decided by the shared code of :mod:`khub.index.store`.
 Several processes may read the same data dir (a server and an ingest): every
 query checks the generation counter and reloads what changed.
 """
@@ -33,28 +33,13 @@ from typing import Any
 
 import numpy as np
 from haystack import Document
-from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
+from khub.index.store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_documents,
+                              check_embeddings, content_terms, coverage, encode_sentence_vectors, field_values,
+                              max_sim, minimum_should_match, normalize_filters)
 from khub.text.analysis import analyze
-
-#: Metadata fields that retrieval can filter on (exact match, or any of a list). A
-#: list-valued field (a WOCAT practice's land uses) matches when any of its values does.
-FILTER_FIELDS = ("language", "source", "symbol", "doc_id", "translation_group", "body", "session", "year",
-                 "country", "land_use")
-
-
-def field_values(meta: dict, field: str) -> list[str]:
-    """The filterable values of ``meta[field]`` as strings (a list for list-valued fields)."""
-    value = meta.get(field)
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple, set)):
-        return [str(v) for v in value if v not in (None, "")]
-    return [str(value)]
-
-Filters = dict[str, "str | list[str]"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -66,62 +51,6 @@ CREATE TABLE IF NOT EXISTS documents (
     ingested_at REAL, meta TEXT);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 """
-
-
-class EmbeddingMismatchError(ValueError):
-    """Raised when vectors of another model or dimension are written to a store built
-    with a different one. Re-ingest into a fresh data dir (or ``khub ingest --reindex``)."""
-
-
-def check_embeddings(documents: list[Document], stored_dim: str | None, stored_model: str | None,
-                     model: str | None, where: str, setting: str) -> int | None:
-    """The dimension of the embeddings ``documents`` carry, after checking they fit the store.
-
-    Args:
-        stored_dim / stored_model: what the store recorded (None while empty).
-        model: the embedding model of the writer.
-        where / setting: the store's location and the setting that picks another one, for messages.
-
-    Returns:
-        The common dimension, or None when no document carries an embedding.
-
-    Raises:
-        EmbeddingMismatchError: several dimensions, or another dimension or model than the store's.
-    """
-    dims = {len(d.embedding) for d in documents if d.embedding is not None}
-    if not dims:
-        return None
-    if len(dims) > 1:
-        raise EmbeddingMismatchError(f"documents carry embeddings of several dimensions: {sorted(dims)}")
-    dim = dims.pop()
-    if stored_dim and int(stored_dim) != dim:
-        raise EmbeddingMismatchError(
-            f"{where} holds {stored_dim}-dim vectors of {stored_model!r}; got {dim}-dim vectors of {model!r}."
-            f" Re-ingest with --reindex or use another {setting}.")
-    if stored_model and model and stored_model != model:
-        raise EmbeddingMismatchError(
-            f"{where} was built with {stored_model!r}, not {model!r}. Re-ingest with --reindex or use another {setting}.")
-    return dim
-
-
-def apply_duplicate_policy(documents: list[Document], existing: set[str], policy: DuplicatePolicy) -> list[Document]:
-    """The documents to write under Haystack's duplicate ``policy``, given the ids already stored:
-    NONE/FAIL raise on any existing id, SKIP leaves existing ids out, OVERWRITE writes all.
-
-    Raises:
-        DuplicateDocumentError: an existing id with policy NONE or FAIL.
-    """
-    if existing and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
-        raise DuplicateDocumentError(f"passages already stored: {sorted(existing)[:5]}")
-    if policy == DuplicatePolicy.SKIP:
-        return [d for d in documents if d.id not in existing]
-    return list(documents)
-
-
-def bm25_terms(doc: Document) -> list[str]:
-    """The BM25 terms of a passage (its section heading and text, analysed in its language):
-    what every store indexes."""
-    return analyze(_bm25_text(doc), (doc.meta or {}).get("language"))
 
 
 class EmbeddedDocumentStore:
@@ -231,21 +160,35 @@ class EmbeddedDocumentStore:
         return Document(id=pid, content=content, meta=json.loads(meta), embedding=embedding)
 
     # ------------------------------------------------------ protocol: writing
-    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
+    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE,
+                        sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
         """Write passages; returns how many were written.
 
         ``DuplicatePolicy.NONE``/``FAIL`` raise ``DuplicateDocumentError`` on an existing id,
-        ``SKIP`` keeps the stored one, ``OVERWRITE`` replaces it.
+        ``SKIP`` keeps the stored one, ``OVERWRITE`` replaces it. ``sentence_vectors`` maps a
+        passage id to the ``(n_sentences, dim)`` unit vectors of its sentences, kept (as
+        float16) for the sentence-level re-scoring of the dense leg (:meth:`best_sentences`).
 
         Raises:
+            ValueError: ``documents`` is not a list of ``Document``.
             EmbeddingMismatchError: an embedding whose dimension differs from the store's.
         """
+        documents = check_documents(documents)
         with self._lock:
-            written = self._write(documents, policy)
-            self._commit()
+            try:
+                written = self._write(documents, policy, sentence_vectors)
+                self._commit()
+            except BaseException:
+                self._rollback()
+                raise
         return written
 
-    def _write(self, documents: list[Document], policy: DuplicatePolicy) -> int:
+    def _rollback(self) -> None:
+        self._db.rollback()
+        self._upserts, self._deletes = {}, set()
+
+    def _write(self, documents: list[Document], policy: DuplicatePolicy,
+               sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
         if not documents:
             return 0
         self._check_embeddings(documents)
@@ -266,6 +209,11 @@ class EmbeddedDocumentStore:
         self._db.executemany(
             "INSERT OR REPLACE INTO passages (id, doc_id, content, meta, embedding, bm25_terms) VALUES (?, ?, ?, ?, ?, ?)",
             rows)
+        written = {r[0] for r in rows}
+        if sentence_vectors:
+            self._db.executemany("UPDATE passages SET sentence_vectors=? WHERE id=?",
+                                 [(encode_sentence_vectors(v), pid) for pid, v in sentence_vectors.items()
+                                  if pid in written])
         for pid, _doc_id, _content, meta, _emb, terms in rows:
             self._upserts[pid] = (json.loads(meta), terms)
             self._deletes.discard(pid)
@@ -346,18 +294,14 @@ class EmbeddedDocumentStore:
 
         ``sentence_vectors`` maps a passage id to the ``(n_sentences, dim)`` unit vectors of
         its sentences, kept (as float16) for the sentence-level re-scoring of the dense leg
-        (:meth:`sentence_max_similarity`).
+        (:meth:`best_sentences`).
 
         Returns:
             The number of passages written.
         """
         with self._lock:
             try:
-                written = self._write(passages, DuplicatePolicy.OVERWRITE)
-                if sentence_vectors:
-                    self._db.executemany(
-                        "UPDATE passages SET sentence_vectors=? WHERE id=?",
-                        [(np.asarray(v, dtype=np.float16).tobytes(), pid) for pid, v in sentence_vectors.items()])
+                written = self._write(passages, DuplicatePolicy.OVERWRITE, sentence_vectors)
                 keep = {p.id for p in passages}
                 stale = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_id=?", (doc_id,)) if r[0] not in keep]
                 self._delete_ids(stale)
@@ -367,8 +311,7 @@ class EmbeddedDocumentStore:
                 )
                 self._commit()
             except BaseException:
-                self._db.rollback()
-                self._upserts, self._deletes = {}, set()
+                self._rollback()
                 raise
         return written
 
@@ -433,12 +376,8 @@ class EmbeddedDocumentStore:
         ids = [pid for pid, _ in hits]
         marks = ",".join("?" * len(ids))
         stored = dict(self._db.execute(f"SELECT id, bm25_terms FROM passages WHERE id IN ({marks})", ids).fetchall())
-        out = []
-        for d in self.get_documents(ids, with_embedding=False):
-            have = set(stored.get(d.id, "").split())
-            coverage = sum(t in have for t in content) / len(content) if content else 1.0
-            out.append(replace(d, score=scores[d.id], meta={**d.meta, "bm25_coverage": round(coverage, 4)}))
-        return out
+        return [replace(d, score=scores[d.id], meta={**d.meta, "bm25_coverage": coverage(stored.get(d.id, ""), content)})
+                for d in self.get_documents(ids, with_embedding=False)]
 
     def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None, top_k: int = 10) -> list[Document]:
         """Dense leg: exact cosine similarity (dot product of unit vectors) over every passage.
@@ -452,12 +391,10 @@ class EmbeddedDocumentStore:
         q = np.asarray(query_embedding, dtype=np.float32)
         scores = self._matrix @ q
         mask = self._has_vec.copy()
-        for field, value in (filters or {}).items():
-            if field not in self._postings:
-                raise ValueError(f"unknown filter field {field!r}; filterable: {', '.join(FILTER_FIELDS)}")
+        for field, values in normalize_filters(filters).items():
             allowed = np.zeros(len(self._ids), dtype=bool)
-            for v in ([value] if isinstance(value, (str, int)) else list(value)):
-                rows = self._postings[field].get(str(v))
+            for v in values:
+                rows = self._postings[field].get(v)
                 if rows is not None:
                     allowed[rows] = True
             mask &= allowed
@@ -471,31 +408,20 @@ class EmbeddedDocumentStore:
         return [replace(d, score=float(scores[i])) for d, i in zip(docs, top)]
 
     def content_terms(self, query: str, language: str | None) -> list[str]:
-        """The query's analysed terms that are found in at most 20% of passages (the terms
-        worth highlighting; see :meth:`_BM25Index.search`)."""
+        """The query's analysed terms found in at most 20% of passages (the terms worth
+        highlighting; :func:`khub.index.store.content_terms`)."""
         self._refresh()
         return self._bm25.content_terms(analyze(query, language))
 
     def best_sentences(self, query_embedding: list[float], ids: list[str]) -> dict[str, tuple[int, float]]:
         """For each passage id with stored sentence vectors: (index of its sentence most similar
-        to the query, in :func:`khub.text.sentences.split_sentences` order; that cosine)."""
+        to the query, in :func:`khub.text.sentences.split_sentences` order; that cosine)
+        (:func:`khub.index.store.max_sim`)."""
         if not ids:
             return {}
-        q = np.asarray(query_embedding, dtype=np.float32)
         marks = ",".join("?" * len(ids))
-        out = {}
-        for pid, blob in self._db.execute(f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks})", ids):
-            if blob:
-                sims = np.frombuffer(blob, dtype=np.float16).reshape(-1, len(q)).astype(np.float32) @ q
-                out[pid] = (int(sims.argmax()), float(sims.max()))
-        return out
-
-    def sentence_max_similarity(self, query_embedding: list[float], ids: list[str]) -> dict[str, float]:
-        """For each passage id with stored sentence vectors: the highest cosine similarity
-        between the query and one of its sentences (MaxSim over sentences, the late-interaction
-        idea of ColBERT, Khattab & Zaharia 2020, at sentence granularity). Passages without
-        sentence vectors are left out of the result."""
-        return {pid: score for pid, (_, score) in self.best_sentences(query_embedding, ids).items()}
+        rows = self._db.execute(f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks})", ids)
+        return {pid: max_sim(query_embedding, blob) for pid, blob in rows if blob}
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """For each translation group: the set of languages the store holds passages in."""
@@ -505,12 +431,6 @@ class EmbeddedDocumentStore:
     def close(self) -> None:
         """Close the SQLite connection."""
         self._db.close()
-
-
-def _bm25_text(doc: Document) -> str:
-    """What the BM25 leg indexes: the passage text plus its section heading."""
-    section = (doc.meta or {}).get("section")
-    return f"{section}\n{doc.content}" if section else (doc.content or "")
 
 
 class _BM25Index:
@@ -576,18 +496,17 @@ class _BM25Index:
         self.index.reload()
 
     def content_terms(self, terms: list[str]) -> list[str]:
-        """Unique terms found in at most 20% of the indexed passages."""
+        """Unique terms found in at most 20% of the indexed passages (:func:`khub.index.store.content_terms`)."""
         searcher = self.index.searcher()
-        n_docs = max(searcher.num_docs, 1)
-        return [t for t in dict.fromkeys(terms) if searcher.doc_freq("terms", t) <= 0.2 * n_docs]
+        return content_terms(terms, lambda ts: [searcher.doc_freq("terms", t) for t in ts], searcher.num_docs)
 
     def search(self, terms: list[str], filters: Filters, top_k: int) -> tuple[list[tuple[str, float]], list[str]]:
-        """BM25 over ``terms`` with a coordination constraint: a passage must contain at least
-        half of the query's *content* terms, i.e. terms found in at most 20% of passages
-        (frequent terms -- "the", "of", "的" -- still add to the score but do not count).
-        This keeps weak one-word matches (an English question matching "action" in an
-        unrelated English article) out of the BM25 leg, so a cross-lingual query is carried
-        by the dense leg instead of drowned by lexical noise."""
+        """BM25 over ``terms`` with the coordination rule of :func:`khub.index.store.minimum_should_match`
+        over the query's content terms (:func:`khub.index.store.content_terms`).
+
+        Returns:
+            ([(passage id, BM25 score)], the terms coverage is counted on).
+        """
         t = self._t
         unique = list(dict.fromkeys(terms))
         if not unique:
@@ -597,16 +516,13 @@ class _BM25Index:
         frequent = [term for term in unique if term not in content]
         clauses = [(t.Occur.Should, t.Query.term_query(self.schema, "terms", term)) for term in frequent]
         if content:
-            needed = max(1, -(-len(content) // 2))
+            needed = minimum_should_match(len(content))
             core = t.Query.boolean_query(
                 [(t.Occur.Should, t.Query.term_query(self.schema, "terms", term)) for term in content],
                 minimum_number_should_match=needed,
             )
             clauses.append((t.Occur.Must, core))
-        for field, value in filters.items():
-            if field not in FILTER_FIELDS:
-                raise ValueError(f"unknown filter field {field!r}; filterable: {', '.join(FILTER_FIELDS)}")
-            values = [str(value)] if isinstance(value, (str, int)) else [str(v) for v in value]
+        for field, values in normalize_filters(filters).items():
             flt = t.Query.term_set_query(self.schema, field, values)
             clauses.append((t.Occur.Must, t.Query.const_score_query(flt, 0.0)))
         query = t.Query.boolean_query(clauses, minimum_number_should_match=None if content else 1)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from haystack import Document
 
-from khub.index.embedded_store import EmbeddingMismatchError
+from khub.index.store import EmbeddingMismatchError
 from khub.index.embedders import embed_batch
 from khub.ingest.convert import ConversionError
 from khub.text.sentences import split_sentences, strip_label

@@ -46,12 +46,10 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
+from khub.index.store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_documents,
+                              check_embeddings, content_terms, coverage, encode_sentence_vectors, field_values,
+                              max_sim, minimum_should_match, normalize_filters)
 from khub.text.analysis import analyze
-from khub.index.embedded_store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_embeddings,
-                                  field_values)
-
-#: Share of passages above which a query term is "frequent" (see the embedded store).
-FREQUENT_SHARE = 0.2
 _SOURCE_NO_VECTORS = {"excludes": ["embedding", "sentence_vectors"]}
 
 
@@ -88,25 +86,18 @@ def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
     """``terms`` filter clauses for ``{field: value or [values]}``.
 
     Raises:
-        ValueError: a field outside :data:`khub.index.embedded_store.FILTER_FIELDS`.
+        InvalidRequestError: a field outside :data:`khub.index.store.FILTER_FIELDS`.
     """
-    clauses = []
-    for field, value in (filters or {}).items():
-        if field not in FILTER_FIELDS:
-            raise ValueError(f"unknown filter field {field!r}; filterable: {', '.join(FILTER_FIELDS)}")
-        values = [str(value)] if isinstance(value, (str, int)) else [str(v) for v in value]
-        clauses.append({"terms": {field: values}})
-    return clauses
+    return [{"terms": {field: values}} for field, values in normalize_filters(filters).items()]
 
 
 def bm25_query(content: list[str], frequent: list[str], filters: Filters | None, top_k: int) -> dict[str, Any]:
-    """The BM25 search body: at least half of the ``content`` terms must match (coordination
-    rule of :meth:`khub.index.embedded_store._BM25Index.search`); ``frequent`` terms add to the
-    score only; filters do not score."""
+    """The BM25 search body: the coordination rule of :func:`khub.index.store.minimum_should_match`
+    over the ``content`` terms; ``frequent`` terms add to the score only; filters do not score."""
     should = [{"term": {"terms": t}} for t in frequent]
     must = []
     if content:
-        needed = max(1, -(-len(content) // 2))
+        needed = minimum_should_match(len(content))
         must.append({"bool": {"should": [{"term": {"terms": t}} for t in content], "minimum_should_match": needed}})
     query: dict[str, Any] = {"bool": {"should": should, "must": must, "filter": filter_clauses(filters)}}
     if not content:
@@ -137,11 +128,7 @@ def passage_source(doc: Document) -> dict[str, Any]:
 
 
 def _encode_vectors(vectors: np.ndarray) -> str:
-    return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
-
-
-def _decode_vectors(data: str, dim: int) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(data), dtype=np.float16).reshape(-1, dim).astype(np.float32)
+    return base64.b64encode(encode_sentence_vectors(vectors)).decode("ascii")
 
 
 class OpenSearchDocumentStore:
@@ -286,9 +273,11 @@ class OpenSearchDocumentStore:
         """Write passages; returns how many were written (duplicate policies as in the embedded store).
 
         Raises:
+            ValueError: ``documents`` is not a list of ``Document``.
             DuplicateDocumentError: an existing id with policy NONE or FAIL.
             EmbeddingMismatchError: vectors of another dimension or model than the store's.
         """
+        documents = check_documents(documents)
         if not documents:
             return 0
         dim = self._check_embeddings(documents) or int(self._get("embedding_dim") or 0)
@@ -380,17 +369,18 @@ class OpenSearchDocumentStore:
     def _count(self, query: dict[str, Any]) -> int:
         return int(self.client.count(index=self.index, body={"query": query})["count"])
 
-    def _content_terms(self, terms: list[str]) -> list[str]:
-        """Unique terms found in at most 20% of the passages (one multi-search for all terms)."""
-        unique = list(dict.fromkeys(terms))
-        if not unique or not self._has_index():
-            return unique
-        n_docs = max(self.count_documents(), 1)
+    def _doc_freqs(self, terms: list[str]) -> list[int]:
+        """Document frequency of each term (one multi-search for all of them)."""
         body: list[dict[str, Any]] = []
-        for term in unique:
+        for term in terms:
             body += [{"index": self.index}, {"size": 0, "track_total_hits": True, "query": {"term": {"terms": term}}}]
-        responses = self.client.msearch(body=body)["responses"]
-        return [t for t, r in zip(unique, responses) if r["hits"]["total"]["value"] <= FREQUENT_SHARE * n_docs]
+        return [r["hits"]["total"]["value"] for r in self.client.msearch(body=body)["responses"]]
+
+    def _content_terms(self, terms: list[str]) -> list[str]:
+        """Unique terms found in at most 20% of the passages (:func:`khub.index.store.content_terms`)."""
+        if not self._has_index():
+            return list(dict.fromkeys(terms))
+        return content_terms(terms, self._doc_freqs, self.count_documents())
 
     def content_terms(self, query: str, language: str | None) -> list[str]:
         """The query's analysed terms found in at most 20% of passages (see the embedded store)."""
@@ -410,10 +400,8 @@ class OpenSearchDocumentStore:
         counted = content or unique
         out = []
         for hit in hits:
-            have = set(hit["_source"].get("terms", "").split())
-            coverage = sum(t in have for t in counted) / len(counted) if counted else 1.0
             doc = self._hit_to_document(hit, float(hit["_score"]))
-            out.append(replace(doc, meta={**doc.meta, "bm25_coverage": round(coverage, 4)}))
+            out.append(replace(doc, meta={**doc.meta, "bm25_coverage": coverage(hit["_source"].get("terms", ""), counted)}))
         return out
 
     def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None,
@@ -437,20 +425,14 @@ class OpenSearchDocumentStore:
         """For each passage id with stored sentence vectors: (index of its best sentence, cosine)."""
         if not ids or not self._has_index():
             return {}
-        q = np.asarray(query_embedding, dtype=np.float32)
         found = self.client.mget(index=self.index, body={"ids": list(ids)},
                                  _source_includes=["id", "sentence_vectors"])["docs"]
         out = {}
         for d in found:
             data = d.get("_source", {}).get("sentence_vectors") if d.get("found") else None
             if data:
-                sims = _decode_vectors(data, len(q)) @ q
-                out[d["_id"]] = (int(sims.argmax()), float(sims.max()))
+                out[d["_id"]] = max_sim(query_embedding, base64.b64decode(data))
         return out
-
-    def sentence_max_similarity(self, query_embedding: list[float], ids: list[str]) -> dict[str, float]:
-        """MaxSim over each passage's sentences (see the embedded store)."""
-        return {pid: score for pid, (_, score) in self.best_sentences(query_embedding, ids).items()}
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """For each translation group: the languages the index holds passages in (one aggregation)."""

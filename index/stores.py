@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from khub.index.store import PassageStore
 from khub.settings import Settings
 
 
-def open_store(settings: Settings) -> Any:
+def open_store(settings: Settings) -> PassageStore:
     """The configured store: :class:`khub.index.embedded_store.EmbeddedDocumentStore` under
     ``settings.data_dir`` (default) or :class:`khub.index.opensearch_store.OpenSearchDocumentStore`
     at ``settings.opensearch_url``, index ``settings.opensearch_index``.

@@ -38,7 +38,7 @@ FilterOpt = typer.Option([], "--filter", "-f", help="FIELD=VALUE on any filter f
 
 def _filters(language: str | None, source: str | None, symbol: str | None, extra: list[str]) -> dict:
     """The filters of a search/ask command line; ``extra`` items are ``FIELD=VALUE``."""
-    from khub.index.embedded_store import FILTER_FIELDS
+    from khub.index.store import FILTER_FIELDS
 
     filters: dict = {"language": language, "source": source, "symbol": symbol}
     for item in extra:
@@ -65,7 +65,7 @@ def _open_store(settings: Settings, check_model: bool = True):
     """The configured store, or exit 2 with one clear line (no traceback) when it cannot be
     opened: missing OpenSearch URL or extra, unreachable cluster, or (``check_model``) a store
     built with another embedding model."""
-    from khub.index.embedded_store import EmbeddingMismatchError
+    from khub.index.store import EmbeddingMismatchError
     from khub.index.stores import open_store
 
     try:
@@ -106,7 +106,7 @@ def ingest(
     """
     if [str(p) for p in paths] == ["wocat"] and not Path("wocat").exists():
         paths = [_harvest_wocat(_settings(), api_url, token, since, quiet=as_json)]
-    from khub.index.embedded_store import EmbeddingMismatchError
+    from khub.index.store import EmbeddingMismatchError
     from khub.index.embedders import build_embedders
     from khub.index.indexer import REPORT_NAME, ingest_paths
 
@@ -308,7 +308,7 @@ def evaluate_cmd(
                                         "model and settings) as JSON to this file, e.g. bench/results/x.json"),
 ) -> None:
     """Evaluate retrieval on a qrels file: recall@k, MRR@k, nDCG@10, overall and per query language."""
-    from khub.api.evaluation import evaluate, load_qrels
+    from khub.evaluation import evaluate, load_qrels
 
     try:
         queries = load_qrels(qrels)

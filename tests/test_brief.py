@@ -9,7 +9,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from khub.api.app import DOCX, create_app
+from khub.api.app import create_app
+from khub.api.routers.briefs import DOCX
 
 
 def _statements(brief):

@@ -87,7 +87,7 @@ def test_dense_leg_rescored_by_best_sentence(service):
     data = service.search("How many unique visitors does the Knowledge Hub receive per month?", k=10, mode="dense")
     assert any("每月 10,000 人" in r["text"] for r in data["results"])
     ids = [r["id"] for r in data["results"]]
-    best = store.sentence_max_similarity(service.text_embedder.run(text="visitors per month")["embedding"], ids)
+    best = {pid: score for pid, (_, score) in store.best_sentences(service.text_embedder.run(text="visitors per month")["embedding"], ids).items()}
     assert set(best) == set(ids)  # sentence vectors were stored at ingest for every passage
 
 

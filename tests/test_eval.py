@@ -6,7 +6,7 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from khub.api.evaluation import gains, load_qrels, query_metrics
+from khub.evaluation import gains, load_qrels, query_metrics
 from khub.cli import app
 from tests.conftest import ROOT
 

