@@ -10,15 +10,13 @@ the reference list (title, symbol, paragraph, page, language, path).
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import numpy as np
 from haystack import Document
 
 from khub.api.citation import format_citation
-
 from khub.text.sentences import split_sentences, strip_label
 
 _MIN_SENTENCE_CHARS = 12

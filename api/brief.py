@@ -24,8 +24,8 @@ from typing import Any
 
 from haystack import Document
 
-from khub.errors import InvalidRequestError
 from khub.api.answer import is_full_sentence, rank_sentences, reference, select_sentences
+from khub.errors import InvalidRequestError
 
 #: Statements scoring below this (USE cosine to the topic, minus rank penalties) are left out:
 #: on three sample topics (closing note of this change) every off-topic sentence scored

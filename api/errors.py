@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from typing import Any, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +30,7 @@ def request_id(request: Request) -> str:
     return getattr(request.state, "request_id", "-")
 
 
-def jsonable(errors: list[dict]) -> list[dict]:
+def jsonable(errors: Sequence[Any]) -> list[dict]:
     """Validation errors with only JSON-serialisable values."""
     def clean(v):
         if isinstance(v, (list, tuple)):

@@ -6,7 +6,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-
 from haystack import Document
 
 from khub.api.answer import extractive_answer

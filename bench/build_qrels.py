@@ -37,8 +37,8 @@ def corpus_text(lang: str) -> str:
 def main() -> None:
     rows = [json.loads(line) for line in (ROOT / "corpora/prais4-manual-2022/segments_aligned.jsonl").read_text(encoding="utf-8").splitlines()]
     texts = {lang: corpus_text(lang) for lang in ("en", "ar", "es", "fr", "ru", "zh")}
-    usable = [r for r in rows if 120 <= len(r["en"]) <= 600 and all(WS.sub("", r[l]) in texts[l] for l in texts)
-              and len({r[l] for l in texts}) == len(texts)]  # untranslated (English fallback) segments are left out
+    usable = [r for r in rows if 120 <= len(r["en"]) <= 600 and all(WS.sub("", r[lang]) in texts[lang] for lang in texts)
+              and len({r[lang] for lang in texts}) == len(texts)]  # untranslated (English fallback) segments are left out
     out = []
     for i, lang in enumerate(("ar", "es", "fr", "ru", "zh")):
         for j, r in enumerate(usable[i :: max(1, len(usable) // PER_LANGUAGE)][:PER_LANGUAGE]):

@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from latency import corpus_sentences  # noqa: E402
+
 from khub.index.embedders import build_embedders  # noqa: E402
 from khub.index.indexer import ingest_paths  # noqa: E402
 from khub.index.stores import open_store  # noqa: E402
 from khub.settings import Settings  # noqa: E402
-from latency import corpus_sentences  # noqa: E402
 
 
 def run(paths: list[Path], data_dir: Path) -> dict:

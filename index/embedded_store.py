@@ -36,9 +36,21 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from khub.index.store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_documents,
-                              check_embeddings, content_terms, coverage, encode_sentence_vectors, field_values,
-                              max_sim, minimum_should_match, normalize_filters)
+from khub.index.store import (
+    FILTER_FIELDS,
+    Filters,
+    apply_duplicate_policy,
+    bm25_terms,
+    check_documents,
+    check_embeddings,
+    content_terms,
+    coverage,
+    encode_sentence_vectors,
+    field_values,
+    max_sim,
+    minimum_should_match,
+    normalize_filters,
+)
 from khub.text.analysis import analyze
 
 _SCHEMA = """
@@ -214,9 +226,9 @@ class EmbeddedDocumentStore:
             self._db.executemany("UPDATE passages SET sentence_vectors=? WHERE id=?",
                                  [(encode_sentence_vectors(v), pid) for pid, v in sentence_vectors.items()
                                   if pid in written])
-        for pid, _doc_id, _content, meta, _emb, terms in rows:
-            self._upserts[pid] = (json.loads(meta), terms)
-            self._deletes.discard(pid)
+        for row in rows:
+            self._upserts[row[0]] = (json.loads(row[3]), row[5])
+            self._deletes.discard(row[0])
         return len(rows)
 
     def _delete_ids(self, ids: list[str]) -> None:
@@ -284,7 +296,7 @@ class EmbeddedDocumentStore:
     def list_documents(self) -> list[dict[str, Any]]:
         """Records of every ingested document, ordered by path."""
         ids = [r[0] for r in self._db.execute("SELECT doc_id FROM documents ORDER BY path")]
-        return [self.document_record(i) for i in ids]
+        return [r for r in (self.document_record(i) for i in ids) if r is not None]
 
     def replace_document(self, doc_id: str, path: str, content_hash: str, meta: dict, passages: list[Document],
                          sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
@@ -481,7 +493,7 @@ class _BM25Index:
         self._finish(writer, generation)
 
     def _document(self, pid: str, meta: dict, terms: str):
-        fields = {"id": pid, "terms": terms}
+        fields: dict[str, Any] = {"id": pid, "terms": terms}
         fields.update({f: field_values(meta, f) for f in FILTER_FIELDS})
         return self._t.Document(**fields)
 

@@ -30,7 +30,7 @@ class USETextEmbedder:
 
     def __init__(self, threads: int = 2):
         self.threads = threads
-        self._model = None
+        self._model: Any = None
 
     def warm_up(self) -> None:
         """Load the weights (about 2 s, 150 MB RSS)."""
@@ -118,6 +118,8 @@ def build_embedders(settings: Settings) -> tuple[Any, Any]:
         ImportError: a sentence-transformers model without the ``st`` extra installed.
         OSError: the model is neither a local directory nor available from the hub cache.
     """
+    text: Any
+    docs: Any
     if settings.embedding_model == DEFAULT_EMBEDDING_MODEL:
         text = USETextEmbedder()
         docs = USEDocumentEmbedder(batch_size=settings.embedding_batch_size,

@@ -17,13 +17,13 @@ from typing import Any, Callable
 import numpy as np
 from haystack import Document
 
-from khub.index.store import EmbeddingMismatchError
 from khub.index.embedders import embed_batch
+from khub.index.store import EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
-from khub.text.sentences import split_sentences, strip_label
 from khub.ingest.pipeline import content_hash, discover, document_id, load_document, path_key, to_passages
 from khub.ingest.tokens import token_counter
 from khub.settings import Settings
+from khub.text.sentences import split_sentences, strip_label
 
 REPORT_NAME = "ingest-report.json"
 

@@ -46,10 +46,23 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from khub.index.store import (FILTER_FIELDS, Filters, apply_duplicate_policy, bm25_terms, check_documents,
-                              check_embeddings, content_terms, coverage, encode_sentence_vectors, field_values,
-                              max_sim, minimum_should_match, normalize_filters)
+from khub.index.store import (
+    FILTER_FIELDS,
+    Filters,
+    apply_duplicate_policy,
+    bm25_terms,
+    check_documents,
+    check_embeddings,
+    content_terms,
+    coverage,
+    encode_sentence_vectors,
+    field_values,
+    max_sim,
+    minimum_should_match,
+    normalize_filters,
+)
 from khub.text.analysis import analyze
+
 _SOURCE_NO_VECTORS = {"excludes": ["embedding", "sentence_vectors"]}
 
 
@@ -419,7 +432,7 @@ class OpenSearchDocumentStore:
                 continue
             cosine = float(vec @ q / ((np.linalg.norm(vec) * np.linalg.norm(q)) or 1.0))
             out.append(replace(self._hit_to_document(hit, cosine), embedding=None))
-        return sorted(out, key=lambda d: -d.score)
+        return sorted(out, key=lambda d: -(d.score or 0.0))
 
     def best_sentences(self, query_embedding: list[float], ids: list[str]) -> dict[str, tuple[int, float]]:
         """For each passage id with stored sentence vectors: (index of its best sentence, cosine)."""

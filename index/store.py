@@ -67,8 +67,8 @@ def normalize_filters(filters: Filters | None) -> dict[str, list[str]]:
     for field, value in (filters or {}).items():
         if field not in FILTER_FIELDS:
             raise InvalidRequestError(f"unknown filter field {field!r}; filterable: {', '.join(FILTER_FIELDS)}")
-        values = [value] if isinstance(value, (str, int)) else list(value or [])
-        values = [str(v) for v in values if v not in (None, "")]
+        given = [value] if isinstance(value, (str, int)) else list(value or [])
+        values = [str(v) for v in given if v not in (None, "")]
         if values:
             out[field] = values
     return out
@@ -178,7 +178,7 @@ def encode_sentence_vectors(vectors: np.ndarray) -> bytes:
     return np.asarray(vectors, dtype=np.float16).tobytes()
 
 
-def max_sim(query_embedding: np.ndarray, blob: bytes) -> tuple[int, float]:
+def max_sim(query_embedding: list[float] | np.ndarray, blob: bytes) -> tuple[int, float]:
     """(index of the sentence most similar to the query, that cosine) for float16 sentence
     vectors ``blob`` (:func:`encode_sentence_vectors`): MaxSim over sentences, the
     late-interaction idea of ColBERT (Khattab & Zaharia, SIGIR 2020) at sentence granularity."""

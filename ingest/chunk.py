@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 
 from khub.ingest.clean import join_cjk
-from khub.text.sentences import split_sentences
 from khub.ingest.tokens import TokenCounter
+from khub.text.sentences import split_sentences
 
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s*(\S.*?)\s*#*\s*$")
 _UN_HEADING = re.compile(r"^\s*(?:[IVXL]{1,5}|[一二三四五六七八九十]{1,3}|[A-Z])\s*[.．、]\s*\S")

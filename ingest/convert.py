@@ -55,9 +55,9 @@ def pdf_pages(path: Path) -> list[str]:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
+                ok = bool(reader.decrypt(""))
             except Exception:  # noqa: BLE001 - pypdf raises several types here
-                ok = 0
+                ok = False
             if not ok:
                 raise ConversionError(path, "encrypted PDF (password required)")
         pages = [page.extract_text() or "" for page in reader.pages]

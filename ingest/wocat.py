@@ -229,7 +229,8 @@ def _free_text(record: dict, skip: set[str]) -> Iterator[tuple[str, str]]:
     """(label, text) of long free-text answers not already used."""
     def visit(n: Any, label: str) -> Iterator[tuple[str, str]]:
         if isinstance(n, dict):
-            own = n.get("label") if isinstance(n.get("label"), str) and n.get("label") else label
+            given = n.get("label")
+            own = given if isinstance(given, str) and given else label
             for k, v in n.items():
                 if _is_private(k):
                     continue

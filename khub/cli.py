@@ -75,11 +75,11 @@ def _open_store(settings: Settings, check_model: bool = True):
         console.print(f"[red]cannot open the {settings.store} store: {escape(str(err))}[/red]")
         raise typer.Exit(2) from err
     if check_model and built_with and built_with != settings.embedding_model:
-        err = EmbeddingMismatchError(
+        mismatch = EmbeddingMismatchError(
             f"the store was built with {built_with!r} but KHUB_EMBEDDING_MODEL is {settings.embedding_model!r}: "
             "run `khub ingest --reindex PATHS` to re-embed with the new model")
-        console.print(f"[red]{escape(str(err))}[/red]")
-        raise typer.Exit(2) from err
+        console.print(f"[red]{escape(str(mismatch))}[/red]")
+        raise typer.Exit(2) from mismatch
     return store
 
 
@@ -106,9 +106,9 @@ def ingest(
     """
     if [str(p) for p in paths] == ["wocat"] and not Path("wocat").exists():
         paths = [_harvest_wocat(_settings(), api_url, token, since, quiet=as_json)]
-    from khub.index.store import EmbeddingMismatchError
     from khub.index.embedders import build_embedders
     from khub.index.indexer import REPORT_NAME, ingest_paths
+    from khub.index.store import EmbeddingMismatchError
 
     settings = _settings()
     where = settings.opensearch_url if settings.store == "opensearch" else settings.data_dir
@@ -260,7 +260,7 @@ def brief(
     service = _service(_settings())
     with console.status("assembling the brief…"):
         data = service.brief(topic, filters=_filters(language, source, symbol, filter_), lang=lang)
-    if fmt == "docx":
+    if fmt == "docx" and output is not None:
         output.write_bytes(to_docx(data))
     elif output is not None:
         output.write_text(json.dumps(data, ensure_ascii=False, indent=1) if fmt == "json" else data["markdown"],

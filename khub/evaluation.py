@@ -107,7 +107,7 @@ def evaluate(qrels: list[Qrel], search: Callable[[str, int, dict], list[str]], k
             "queries": len(rows),
         }
 
-    languages = sorted({r["language"] for r in per_query})
+    languages = sorted({str(r["language"]) for r in per_query})
     return {
         "k": k,
         "queries": len(per_query),

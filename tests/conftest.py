@@ -54,3 +54,11 @@ def use_embedders():
     from khub.settings import Settings
 
     return build_embedders(Settings())
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on the whole ingested sample corpus (the ``corpus_dir`` fixture, ~40 s to build
+    once per session) are ``slow``: the inner loop ``pytest -m "not slow"`` leaves them out."""
+    for item in items:
+        if "corpus_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -20,4 +20,5 @@ def store_from_dict(data: dict[str, Any]) -> PassageStore:
     Raises:
         ImportError: ``data["type"]`` names no importable class.
     """
-    return import_class_by_name(data["type"]).from_dict(data)
+    cls: Any = import_class_by_name(data["type"])
+    return cls.from_dict(data)

@@ -42,7 +42,7 @@ class LengthPriorRanker:
         """``{"documents": [...]}`` re-scored, best first, at most ``top_k``."""
         if self.units > 0 and self.power > 0:
             documents = sorted(
-                (replace(d, score=d.score * length_prior(d.content or "", self.units, self.power))
+                (replace(d, score=(d.score or 0.0) * length_prior(d.content or "", self.units, self.power))
                  if (d.score or 0.0) > 0 else d for d in documents),
                 key=lambda d: -(d.score or 0.0))
         return {"documents": documents[:top_k] if top_k else documents}

@@ -23,7 +23,7 @@ from khub.index.store import PassageStore
 from khub.settings import Settings
 
 Mode = Literal["hybrid", "bm25", "dense"]
-MODES: tuple[str, ...] = get_args(Mode)
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 # Haystack 3 refuses to deserialise classes outside its allowlist; khub's own components and
 # stores are trusted by khub (``SuperComponent.from_dict(build_retrieval(...).to_dict())``).

@@ -4,8 +4,8 @@ import pytest
 
 from khub.ingest.chunk import chunk_pages
 from khub.ingest.clean import clean_pages
-from khub.text.language import detect_language
 from khub.ingest.tokens import token_counter
+from khub.text.language import detect_language
 from tests.conftest import COP14, COP15, MANUAL
 
 

@@ -6,8 +6,8 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from khub.evaluation import gains, load_qrels, query_metrics
 from khub.cli import app
+from khub.evaluation import gains, load_qrels, query_metrics
 from tests.conftest import ROOT
 
 QRELS = ROOT / "tests/fixtures/qrels_small.jsonl"

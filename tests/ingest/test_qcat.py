@@ -16,6 +16,8 @@ from khub.ingest.tokens import token_counter
 from khub.ingest.wocat import load_record_file
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.integration  # a local HTTP server replays recorded QCAT responses
+
 FIXTURES = ROOT / "tests/fixtures/qcat"
 LIST_PAGE = json.loads((FIXTURES / "cde-unibe_qcat-api-scripts__list_response_page1.json").read_text())
 DETAIL = json.loads((FIXTURES / "cde-unibe_qcat-api-scripts__detail_technologies_1724.json").read_text())
@@ -185,8 +187,8 @@ def test_malformed_and_truncated_records(tmp_path):
 def test_khub_ingest_wocat_command(qcat_server, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from khub.index.embedded_store import EmbeddedDocumentStore
     from khub.cli import app
+    from khub.index.embedded_store import EmbeddedDocumentStore
 
     base, _ = qcat_server
     monkeypatch.setenv("KHUB_DATA_DIR", str(tmp_path))

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium chromium-driver)",
-)
+)]
 
 
 @pytest.fixture(scope="module")

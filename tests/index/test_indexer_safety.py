@@ -12,10 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from khub.index.embedded_store import EmbeddedDocumentStore
 from khub.cli import app
+from khub.index.embedded_store import EmbeddedDocumentStore
 from tests.conftest import MANUAL, ROOT
 
 BAD = ROOT / "tests/fixtures/bad"
@@ -57,6 +58,7 @@ def test_bad_input_reported_good_input_indexed(tmp_path, monkeypatch):
     assert fr and "é" in fr[0].content
 
 
+@pytest.mark.slow  # runs and kills a real ingest subprocess, then ingests again
 def test_killed_ingest_recovers_without_duplicates(tmp_path):
     corpus = tmp_path / "manual"
     for lang in ("en", "fr", "es", "ru"):
