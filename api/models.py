@@ -49,12 +49,10 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class SearchHit(_Open):
-    """One passage of a result list, with its one-line citation."""
+class CitedPassage(_Open):
+    """A passage's id, one-line citation and the metadata the citation is made of."""
 
     id: str
-    text: str | None
-    score: float = Field(description="RRF score (hybrid), BM25 score or cosine similarity")
     citation: str = Field(description="one line in the source's citation style")
     title: str | None = None
     symbol: str | None = None
@@ -66,6 +64,13 @@ class SearchHit(_Open):
     path: str | None = None
     url: str | None = None
     section: str | None = None
+
+
+class SearchHit(CitedPassage):
+    """One passage of a result list."""
+
+    text: str | None
+    score: float = Field(description="RRF score (hybrid), BM25 score or cosine similarity")
     translation_group: str | None = None
     also_in: list[str] | None = Field(default=None, description="other languages of the same passage")
     highlight: str | None = Field(default=None, description="HTML-escaped text, matches in <mark>")
@@ -83,22 +88,10 @@ class SearchResponse(_Open):
     results: list[SearchHit]
 
 
-class Reference(_Open):
+class Reference(CitedPassage):
     """A numbered reference of an answer or brief."""
 
     n: int
-    id: str
-    citation: str
-    title: str | None = None
-    symbol: str | None = None
-    paragraph: str | int | None = None
-    page: int | str | None = None
-    year: int | str | None = None
-    language: str | None = None
-    source: str | None = None
-    path: str | None = None
-    url: str | None = None
-    section: str | None = None
 
 
 class Statement(_Open):

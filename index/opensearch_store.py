@@ -3,7 +3,7 @@
 Same methods, same results as :class:`khub.index.embedded_store.EmbeddedDocumentStore`
 (Haystack's ``DocumentStore`` protocol plus the two retrieval legs, document records and
 sentence vectors), so :mod:`khub.index.retrieval`, :mod:`khub.index.indexer` and :mod:`khub.api` work on
-either. Written against opensearch-py; the contract tests in ``tests/test_store_contract.py``
+either. Written against opensearch-py; the contract tests in ``tests/index/test_store_contract.py``
 run on it when ``KHUB_OPENSEARCH_URL`` names a live cluster (``docker compose up``).
 
 Indices (created through an index template on first use; ``<index>`` is
@@ -46,21 +46,7 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from khub.index.store import (
-    FILTER_FIELDS,
-    Filters,
-    apply_duplicate_policy,
-    bm25_terms,
-    check_documents,
-    check_embeddings,
-    content_terms,
-    coverage,
-    encode_sentence_vectors,
-    field_values,
-    max_sim,
-    minimum_should_match,
-    normalize_filters,
-)
+from khub.index import store as contract
 from khub.text.analysis import analyze
 
 _SOURCE_NO_VECTORS = {"excludes": ["embedding", "sentence_vectors"]}
@@ -85,7 +71,7 @@ def index_template(index: str, dim: int) -> dict[str, Any]:
                        "parameters": {"m": 16, "ef_construction": 128}},
         },
     }
-    properties.update({f: {"type": "keyword"} for f in FILTER_FIELDS})
+    properties.update({f: {"type": "keyword"} for f in contract.FILTER_FIELDS})
     return {
         "index_patterns": [index],
         "template": {
@@ -95,22 +81,22 @@ def index_template(index: str, dim: int) -> dict[str, Any]:
     }
 
 
-def filter_clauses(filters: Filters | None) -> list[dict[str, Any]]:
+def filter_clauses(filters: contract.Filters | None) -> list[dict[str, Any]]:
     """``terms`` filter clauses for ``{field: value or [values]}``.
 
     Raises:
         InvalidRequestError: a field outside :data:`khub.index.store.FILTER_FIELDS`.
     """
-    return [{"terms": {field: values}} for field, values in normalize_filters(filters).items()]
+    return [{"terms": {field: values}} for field, values in contract.normalize_filters(filters).items()]
 
 
-def bm25_query(content: list[str], frequent: list[str], filters: Filters | None, top_k: int) -> dict[str, Any]:
+def bm25_query(content: list[str], frequent: list[str], filters: contract.Filters | None, top_k: int) -> dict[str, Any]:
     """The BM25 search body: the coordination rule of :func:`khub.index.store.minimum_should_match`
     over the ``content`` terms; ``frequent`` terms add to the score only; filters do not score."""
     should = [{"term": {"terms": t}} for t in frequent]
     must = []
     if content:
-        needed = minimum_should_match(len(content))
+        needed = contract.minimum_should_match(len(content))
         must.append({"bool": {"should": [{"term": {"terms": t}} for t in content], "minimum_should_match": needed}})
     query: dict[str, Any] = {"bool": {"should": should, "must": must, "filter": filter_clauses(filters)}}
     if not content:
@@ -118,7 +104,7 @@ def bm25_query(content: list[str], frequent: list[str], filters: Filters | None,
     return {"size": top_k, "query": query, "_source": _SOURCE_NO_VECTORS}
 
 
-def knn_query(vector: list[float], filters: Filters | None, top_k: int) -> dict[str, Any]:
+def knn_query(vector: list[float], filters: contract.Filters | None, top_k: int) -> dict[str, Any]:
     """The k-NN search body with filters applied during the search (Lucene engine)."""
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": top_k}
     clauses = filter_clauses(filters)
@@ -132,16 +118,16 @@ def passage_source(doc: Document) -> dict[str, Any]:
     meta = doc.meta or {}
     source: dict[str, Any] = {
         "id": doc.id, "content": doc.content or "", "meta": meta,
-        "terms": " ".join(bm25_terms(doc)),
+        "terms": " ".join(contract.bm25_terms(doc)),
     }
-    source.update({f: field_values(meta, f) for f in FILTER_FIELDS})
+    source.update({f: contract.field_values(meta, f) for f in contract.FILTER_FIELDS})
     if doc.embedding is not None:
         source["embedding"] = [float(x) for x in doc.embedding]
     return source
 
 
 def _encode_vectors(vectors: np.ndarray) -> str:
-    return base64.b64encode(encode_sentence_vectors(vectors)).decode("ascii")
+    return base64.b64encode(contract.encode_sentence_vectors(vectors)).decode("ascii")
 
 
 class OpenSearchDocumentStore:
@@ -267,7 +253,7 @@ class OpenSearchDocumentStore:
     # ------------------------------------------------------ protocol: writing
     def _check_embeddings(self, documents: list[Document]) -> int | None:
         stored_dim, stored_model = self._get("embedding_dim"), self._get("embedding_model")
-        dim = check_embeddings(documents, stored_dim, stored_model, self.embedding_model, f"index {self.index}",
+        dim = contract.check_embeddings(documents, stored_dim, stored_model, self.embedding_model, f"index {self.index}",
                                "KHUB_OPENSEARCH_INDEX")
         if dim is not None and not stored_dim:
             self._set("embedding_dim", str(dim))
@@ -290,7 +276,7 @@ class OpenSearchDocumentStore:
             DuplicateDocumentError: an existing id with policy NONE or FAIL.
             EmbeddingMismatchError: vectors of another dimension or model than the store's.
         """
-        documents = check_documents(documents)
+        documents = contract.check_documents(documents)
         if not documents:
             return 0
         dim = self._check_embeddings(documents) or int(self._get("embedding_dim") or 0)
@@ -300,7 +286,7 @@ class OpenSearchDocumentStore:
             self._ensure_index(dim)
         existing = {d.id for d in self.get_documents([d.id for d in documents], with_embedding=False)}
         actions = []
-        for doc in apply_duplicate_policy(documents, existing, policy):
+        for doc in contract.apply_duplicate_policy(documents, existing, policy):
             source = passage_source(doc)
             if sentence_vectors and doc.id in sentence_vectors:
                 source["sentence_vectors"] = _encode_vectors(sentence_vectors[doc.id])
@@ -393,13 +379,13 @@ class OpenSearchDocumentStore:
         """Unique terms found in at most 20% of the passages (:func:`khub.index.store.content_terms`)."""
         if not self._has_index():
             return list(dict.fromkeys(terms))
-        return content_terms(terms, self._doc_freqs, self.count_documents())
+        return contract.content_terms(terms, self._doc_freqs, self.count_documents())
 
     def content_terms(self, query: str, language: str | None) -> list[str]:
         """The query's analysed terms found in at most 20% of passages (see the embedded store)."""
         return self._content_terms(analyze(query, language))
 
-    def bm25_retrieval(self, query: str, language: str | None, filters: Filters | None = None,
+    def bm25_retrieval(self, query: str, language: str | None, filters: contract.Filters | None = None,
                        top_k: int = 10) -> list[Document]:
         """BM25 leg with the coordination rule; ``meta["bm25_coverage"]`` as in the embedded store."""
         terms = analyze(query, language)
@@ -414,10 +400,10 @@ class OpenSearchDocumentStore:
         out = []
         for hit in hits:
             doc = self._hit_to_document(hit, float(hit["_score"]))
-            out.append(replace(doc, meta={**doc.meta, "bm25_coverage": coverage(hit["_source"].get("terms", ""), counted)}))
+            out.append(replace(doc, meta={**doc.meta, "bm25_coverage": contract.coverage(hit["_source"].get("terms", ""), counted)}))
         return out
 
-    def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None,
+    def embedding_retrieval(self, query_embedding: list[float], filters: contract.Filters | None = None,
                             top_k: int = 10) -> list[Document]:
         """Dense leg: HNSW k-NN with filters, scores = exact cosine recomputed from the vectors."""
         clauses = filter_clauses(filters)  # validate before any request
@@ -444,7 +430,7 @@ class OpenSearchDocumentStore:
         for d in found:
             data = d.get("_source", {}).get("sentence_vectors") if d.get("found") else None
             if data:
-                out[d["_id"]] = max_sim(query_embedding, base64.b64decode(data))
+                out[d["_id"]] = contract.max_sim(query_embedding, base64.b64decode(data))
         return out
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
