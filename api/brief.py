@@ -7,7 +7,8 @@ WOCAT practice or a publication page. Nothing is paraphrased or generated.
 
 Layout (in this order):
 
-* **Key findings**: the best sentences across all sources.
+* **Key findings**: the best statement of each of the (up to three) sources with the most
+  relevant evidence.
 * **Evidence by source**: for each source with evidence (ICCD documents, SPI publications,
   WOCAT practices, the Convention, the reporting manual), its best further sentences; each
   source is retrieved on its own, so a source with few passages is not crowded out.
@@ -18,20 +19,13 @@ Layout (in this order):
 from __future__ import annotations
 
 import io
-import re
 import time
 from typing import Any
 
 from haystack import Document
 
-from khub.api.answer import is_full_sentence, rank_sentences, reference, select_sentences
+from khub.api.answer import ScoredSentence, cite, rank_sentences, select_sentences, statement_line
 from khub.errors import InvalidRequestError
-
-#: Statements scoring below this (USE cosine to the topic, minus rank penalties) are left out:
-#: on three sample topics (closing note of this change) every off-topic sentence scored
-#: 0.13-0.18 and every on-topic one 0.20 or more. A floor, not a calibrated threshold.
-MIN_STATEMENT_SCORE = 0.2
-_QUESTION = re.compile(r"[?？؟]\s*$")
 
 #: Sources in brief order, with the section heading each gets.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -44,26 +38,31 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 
 def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None, lang: str | None = None,
-                key_findings: int = 3, per_source: int = 3, passages_per_source: int = 8,
-                min_score: float = MIN_STATEMENT_SCORE) -> dict[str, Any]:
+                key_findings: int = 3, per_source: int = 3, passages_per_source: int = 8) -> dict[str, Any]:
     """Assemble an evidence brief on ``topic``.
+
+    Each source is retrieved on its own; a source whose passages do not clear the relevance
+    floor (:mod:`khub.api.relevance`) has no evidence and gets no section. Statements are
+    chosen as answers are (:mod:`khub.api.answer`: statements only, passage rank and sentence
+    similarity together, near-duplicates dropped), with the relative cut-off taken per source
+    for the sections and across sources for the key findings.
 
     Args:
         service: an :class:`khub.api.service.SearchService` (store, retriever, embedder).
         topic: the question or topic, in any of the six UN languages.
         filters: metadata filters applied to every source (``source`` picks one section).
-        lang: preferred language of passages that exist in several (default: the topic's).
+        lang: language to quote passages in where the store holds that edition (default: the topic's).
         key_findings / per_source: statements in the key findings / in each source section.
         passages_per_source: passages retrieved per source to draw statements from.
-        min_score: statements scoring below it are left out (:data:`MIN_STATEMENT_SCORE`).
 
     Returns:
-        ``{"topic", "generated", "query_language", "filters", "key_findings": [statement],
-        "sections": [{"source", "heading", "statements": [statement]}], "references": [...],
-        "markdown"}``; a statement is ``{"text", "citation", "passage_id", "language", "score"}``.
+        ``{"topic", "generated", "query_language", "filters", "lang", "no_match", "key_findings":
+        [statement], "sections": [{"source", "heading", "statements": [statement]}],
+        "references": [...], "markdown"}``; a statement is
+        ``{"text", "lead_in", "citation", "passage_id", "language", "score"}``.
 
     Raises:
-        ValueError: empty topic, or a bad filter field.
+        InvalidRequestError: empty topic, or a bad filter field.
     """
     topic = (topic or "").strip()
     if not topic:
@@ -71,57 +70,57 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
     filters = {f: v for f, v in (filters or {}).items() if v}
     wanted = [s for s, _ in SECTIONS if not filters.get("source") or filters["source"] == s]
     out: dict = {}
-    per_section: dict[str, list[Document]] = {}
+    per_source_passages: dict[str, list[Document]] = {}
     query_language = None
     for source in wanted:
+        out.pop("documents", None)
         docs, query_language = service.retrieve(topic, passages_per_source, {**filters, "source": source},
-                                                 "hybrid", lang, True, out)
-        if docs:
-            per_section[source] = docs
-    passages: list[Document] = [d for docs in per_section.values() for d in docs]
+                                                "hybrid", lang, True, out)
+        if docs and service.has_evidence(topic, query_language, out.get("documents") or []):
+            per_source_passages[source] = docs
     embedding = out.get("query_embedding")
-    ranked = rank_sentences(embedding, passages, service.embed_texts) if passages and embedding is not None else []
-    # a brief quotes whole declarative sentences only (no headings, table cells or questions)
-    ranked = [r for r in ranked if is_full_sentence(r[0]) and not _QUESTION.search(r[0]) and r[2] >= min_score]
-
+    ranked: dict[str, list[ScoredSentence]] = {
+        source: rank_sentences(embedding, docs, service.embed_texts)
+        for source, docs in per_source_passages.items() if embedding is not None}
     numbers: dict[str, int] = {}
     references: list[dict[str, Any]] = []
-
-    def statement(text: str, rank: int, score: float) -> dict[str, Any]:
-        doc = passages[rank]
-        if doc.id not in numbers:
-            numbers[doc.id] = len(numbers) + 1
-            references.append(reference(numbers[doc.id], doc))
-        return {"text": text, "citation": numbers[doc.id], "passage_id": doc.id,
-                "language": doc.meta.get("language"), "score": round(score, 4)}
-
-    findings = [statement(*s) for s in select_sentences(ranked, key_findings)]
-    used = {s["text"] for s in findings}
-    section_of = [source for source, docs in per_section.items() for _ in docs]  # by passage rank
+    # key findings: the best statement of each source with evidence, best first
+    leaders = sorted((r[0].similarity, source) for source, r in ranked.items() if r)
+    findings_from = [source for _, source in reversed(leaders)][:key_findings]
+    findings: list[dict[str, Any]] = []
+    used: list[ScoredSentence] = []
+    for source in findings_from:
+        chosen = select_sentences(ranked[source], 1, exclude=used)
+        used += chosen
+        findings += cite(chosen, per_source_passages[source], numbers, references)
     sections = []
     for source, heading in SECTIONS:
-        own = [s for s in ranked if section_of[s[1]] == source]
-        chosen = select_sentences(own, per_source, floor=_section_floor(ranked), exclude=used)
-        used.update(text for text, _, _ in chosen)
+        if not ranked.get(source):
+            continue
+        chosen = select_sentences(ranked[source], per_source, exclude=used)
+        used += chosen
         if chosen:
-            sections.append({"source": source, "heading": heading, "statements": [statement(*s) for s in chosen]})
+            sections.append({"source": source, "heading": heading,
+                             "statements": cite(chosen, per_source_passages[source], numbers, references)})
     brief = {
         "topic": topic, "generated": time.strftime("%Y-%m-%d", time.gmtime()), "query_language": query_language,
-        "filters": filters, "lang": lang, "key_findings": findings, "sections": sections, "references": references,
+        "filters": filters, "lang": lang, "no_match": not findings, "key_findings": findings,
+        "sections": sections, "references": references,
     }
     brief["markdown"] = to_markdown(brief)
     return brief
 
 
-def _section_floor(ranked: list[tuple[str, int, float]]) -> float:
-    """A section statement must score at least half of the brief's best sentence: weaker
-    sentences are off-topic filler, and a section without one is left out."""
-    return 0.5 * ranked[0][2] if ranked else 0.0
-
-
 def _line(s: dict[str, Any]) -> str:
-    """A statement for display: its text with line breaks folded to spaces, then ``[n]``."""
-    return f"{' '.join(s['text'].split())} [{s['citation']}]"
+    """A statement for display (:func:`khub.api.answer.statement_line`)."""
+    return statement_line(s)
+
+
+def _reference_line(ref: dict[str, Any]) -> str:
+    """``citation [language] (passage id)``, naming the retrieved edition when another was quoted."""
+    edition = (f"; quoted from the {ref['language']} edition of {ref['retrieved_id']} [{ref['retrieved_language']}]"
+               if ref.get("retrieved_id") else "")
+    return f"{ref['citation']} [{ref['language']}] (passage {ref['id']}{edition})"
 
 
 def to_markdown(brief: dict[str, Any]) -> str:
@@ -143,7 +142,7 @@ def to_markdown(brief: dict[str, Any]) -> str:
     if brief["references"]:
         lines += ["## References", ""]
         for ref in brief["references"]:
-            lines.append(f"{ref['n']}. {ref['citation']} [{ref['language']}] (passage {ref['id']})")
+            lines.append(f"{ref['n']}. {_reference_line(ref)}")
         lines.append("")
     return "\n".join(lines)
 
@@ -175,7 +174,7 @@ def to_docx(brief: dict[str, Any]) -> bytes:
     if brief["references"]:
         doc.add_heading("References", level=2)
         for ref in brief["references"]:
-            doc.add_paragraph(f"[{ref['n']}] {ref['citation']} [{ref['language']}] (passage {ref['id']})")
+            doc.add_paragraph(f"[{ref['n']}] {_reference_line(ref)}")
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

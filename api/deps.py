@@ -23,10 +23,11 @@ def filter_params(
     year: int | None = Query(None, ge=1900, le=2100, description="filter: year of the document"),
     country: str | None = Query(None, description="filter: country (WOCAT practices)"),
     land_use: str | None = Query(None, description="filter: land use (WOCAT practices)"),
+    kind: str | None = Query(None, description="filter: passage kind (body, list_item, table, caption, reference, ...)"),
 ) -> dict[str, Any]:
     """The metadata filters shared by ``/search`` and ``/facets``."""
     return {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
-            "year": year, "country": country, "land_use": land_use}
+            "year": year, "country": country, "land_use": land_use, "kind": kind}
 
 
 ServiceDep = Annotated[SearchService, Depends(get_service)]

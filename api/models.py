@@ -23,6 +23,8 @@ class FilterFields(BaseModel):
     year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
     country: str | None = Field(default=None, description="country (WOCAT practices)")
     land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
+    kind: str | None = Field(default=None, description="passage kind: body, list_item, heading, table, caption, "
+                             "reference, footnote or boilerplate")
 
     def filters(self) -> dict[str, Any]:
         """The metadata filters of the request, ``{field: value or None}``."""
@@ -34,6 +36,8 @@ class AskRequest(FilterFields):
 
     question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
     k: int = Field(default=5, ge=1, le=20, description="passages to draw the answer from")
+    lang: str | None = Field(default=None, description="language to quote passages in where the store holds that "
+                             "edition (default: the question's)")
 
 
 class BriefRequest(FilterFields):
@@ -74,6 +78,11 @@ class SearchHit(CitedPassage):
     translation_group: str | None = None
     also_in: list[str] | None = Field(default=None, description="other languages of the same passage")
     highlight: str | None = Field(default=None, description="HTML-escaped text, matches in <mark>")
+    kind: str | None = Field(default=None, description="passage kind: body, list_item, table, caption, reference, ...")
+    lead_in: str | None = Field(default=None, description="the sentence introducing a list item")
+    retrieved_id: str | None = Field(default=None, description="when this edition was swapped in for the reader's "
+                                     "language: the id of the passage retrieval found")
+    retrieved_language: str | None = Field(default=None, description="the language of that retrieved passage")
 
 
 class SearchResponse(_Open):
@@ -85,19 +94,27 @@ class SearchResponse(_Open):
     filters: dict[str, Any]
     lang: str | None
     collapse: bool
+    no_match: bool = Field(default=False, description="no passage cleared the relevance floor; results is empty")
     results: list[SearchHit]
+    nearest: list[SearchHit] = Field(default=[], description="with no_match: the passages found anyway, "
+                                     "which are not evidence")
 
 
 class Reference(CitedPassage):
     """A numbered reference of an answer or brief."""
 
     n: int
+    kind: str | None = None
+    retrieved_id: str | None = Field(default=None, description="when the cited edition was swapped in for the "
+                                     "reader's language: the passage retrieval found")
+    retrieved_language: str | None = None
 
 
 class Statement(_Open):
     """A sentence copied verbatim from the passage it cites (``citation`` = reference ``n``)."""
 
     text: str
+    lead_in: str | None = Field(default=None, description="for a list item: the verbatim sentence introducing the list")
     citation: int
     passage_id: str
     score: float
@@ -108,6 +125,9 @@ class AnswerResponse(_Open):
     """``POST /ask``: the answer, its statements, references and the passages drawn on."""
 
     question: str
+    query_language: str | None = None
+    no_match: bool = False
+    message: str | None = None
     answer: str
     sentences: list[Statement]
     references: list[Reference]
@@ -130,6 +150,7 @@ class BriefResponse(_Open):
     query_language: str | None
     filters: dict[str, Any]
     lang: str | None
+    no_match: bool = False
     key_findings: list[Statement]
     sections: list[BriefSection]
     references: list[Reference]
@@ -151,6 +172,23 @@ class PassageResponse(_Open):
     id: str
     text: str | None
     meta: dict[str, Any]
+
+
+class Edition(_Open):
+    """One language edition of a passage."""
+
+    id: str
+    language: str | None
+    text: str | None
+    citation: str
+
+
+class TranslationsResponse(_Open):
+    """``GET /passages/{id}/translations``: every edition of the passage's paragraph."""
+
+    id: str
+    translation_group: str | None
+    editions: list[Edition]
 
 
 class HealthResponse(_Open):

@@ -11,6 +11,7 @@ from haystack import Document
 from khub.api.answer import extractive_answer
 from khub.api.brief import build_brief
 from khub.api.citation import format_citation
+from khub.api.relevance import has_evidence
 from khub.errors import InvalidRequestError
 from khub.index.collapse import collapse_translations
 from khub.index.embedders import build_embedders, embed_batch
@@ -21,7 +22,10 @@ from khub.index.stores import open_store
 from khub.settings import Settings
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
-                 "translation_group", "also_in", "highlight")
+                 "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language")
+
+
+NO_EVIDENCE = "The indexed sources hold no evidence for this question."
 
 
 def result_dict(doc: Document) -> dict[str, Any]:
@@ -76,7 +80,6 @@ class SearchService:
         if mode != "bm25":
             inputs["query_embedding"] = query_embedding
         else:
-            inputs.pop("candidates")
             query_embedding = None
         out = self.retrieval[mode].run(**inputs)
         return {**out, "query_embedding": query_embedding}
@@ -87,11 +90,14 @@ class SearchService:
 
     def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid",
                lang: str | None = None, collapse: bool = True) -> dict[str, Any]:
-        """``{"query", "query_language", "mode", "filters", "lang", "collapse", "results": [result_dict...]}``.
+        """``{"query", "query_language", "mode", "filters", "lang", "collapse", "no_match",
+        "results": [result_dict...], "nearest": [result_dict...]}``.
 
         With ``collapse`` (default) translations of the same passage appear once, in ``lang``
-        (else the query language) when available, with ``also_in`` listing the other
-        languages (:func:`khub.index.collapse.collapse_translations`).
+        (else the query language) when the store holds that edition, with ``also_in`` listing
+        the other languages (:func:`khub.index.collapse.collapse_translations`). When no
+        retrieved passage clears the relevance floor (:mod:`khub.api.relevance`), ``results``
+        is empty, ``no_match`` is true and the passages found anyway are under ``nearest``.
 
         Raises:
             InvalidRequestError: empty query, k outside 1..100, unknown filter field or mode.
@@ -102,15 +108,28 @@ class SearchService:
         if not 1 <= k <= 100:
             raise InvalidRequestError("k: must be between 1 and 100")
         filters = {f: v for f, v in (filters or {}).items() if v}
-        docs, language = self.retrieve(query, k, filters, mode, lang, collapse)
+        out: dict = {}
+        docs, language = self.retrieve(query, k, filters, mode, lang, collapse, out)
+        hits = [result_dict(d) for d in docs]
+        no_match = not self.has_evidence(query, language, out["documents"])
         return {
-            "query": query, "query_language": language, "mode": mode, "filters": filters,
-            "lang": lang, "collapse": collapse, "results": [result_dict(d) for d in docs],
+            "query": query, "query_language": language, "mode": mode, "filters": filters, "lang": lang,
+            "collapse": collapse, "no_match": no_match, "results": [] if no_match else hits,
+            "nearest": hits if no_match else [],
         }
+
+    def has_evidence(self, query: str, language: str | None, documents: list[Document]) -> bool:
+        """Whether ``query`` and its retrieved ``documents`` clear the relevance floor
+        (:func:`khub.api.relevance.has_evidence` with the ``settings.no_match_*`` floors)."""
+        s = self.settings
+        return has_evidence(documents, self.store.known_share(query, language), s.no_match_cosine,
+                            s.no_match_coverage, s.no_match_known)
 
     def retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
                   out: dict | None = None) -> tuple[list[Document], str]:
-        """The ``k`` best passages for ``query``, translations collapsed, highlights set.
+        """The ``k`` best passages for ``query``, translations collapsed (each shown in ``lang``,
+        else the query's language, when the store holds that edition and no language filter
+        is set: :func:`khub.index.collapse.collapse_translations`), highlights set.
 
         Retrieves 3k candidates when collapsing (so k groups remain). ``out``, when given,
         receives the retriever's output (``query_embedding``, ``query_language``); a
@@ -126,9 +145,16 @@ class SearchService:
             out.update(result)
         docs = result["documents"]
         if collapse:
+            preferred = lang or result["query_language"]
             groups = [d.meta["translation_group"] for d in docs if d.meta.get("translation_group")]
             group_languages = self.store.group_languages(groups)
-            docs = collapse_translations(docs, lang or result["query_language"], group_languages)
+            # the reader's edition of a group retrieved in another language; a language filter wins
+            shown = {d.meta.get("translation_group") for d in docs if d.meta.get("language") == preferred}
+            missing = [g for g in dict.fromkeys(groups)
+                       if g not in shown and preferred in group_languages.get(g, set())]
+            editions = (self.store.group_editions(missing, preferred)
+                        if missing and preferred and not filters.get("language") else {})
+            docs = collapse_translations(docs, preferred, group_languages, editions)
         return self._highlight(query, result, docs[:k]), result["query_language"]
 
     def _highlight(self, query: str, result: dict, docs: list[Document]) -> list[Document]:
@@ -139,17 +165,25 @@ class SearchService:
         return [replace(d, meta={**d.meta, "highlight": highlight(
             d.content or "", d.meta.get("language"), terms, best.get(d.id, (None, 0))[0])}) for d in docs]
 
-    def ask(self, question: str, k: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        """An extractive, cited answer: ``{"question", "answer", "sentences", "references", "passages"}``."""
+    def ask(self, question: str, k: int | None = None, filters: dict[str, Any] | None = None,
+            lang: str | None = None) -> dict[str, Any]:
+        """An extractive, cited answer (:func:`khub.api.answer.extractive_answer`) from passages
+        shown in ``lang`` (default: the question's language) where the store holds that edition:
+        ``{"question", "query_language", "no_match", "answer", "sentences", "references", "passages"}``.
+        With no evidence above the relevance floor: ``no_match`` true, an empty answer and a ``message``."""
         question = (question or "").strip()
         if not question:
             raise InvalidRequestError("question: the question is empty")
         k = k or self.settings.answer_passages
         filters = {f: v for f, v in (filters or {}).items() if v}
         out: dict = {}
-        passages, _ = self.retrieve(question, k, filters, "hybrid", None, True, out)
+        passages, language = self.retrieve(question, k, filters, "hybrid", lang, True, out)
+        if not self.has_evidence(question, language, out["documents"]):
+            return {"question": question, "query_language": language, "no_match": True, "answer": "",
+                    "message": NO_EVIDENCE, "sentences": [], "references": [], "passages": []}
         answer = extractive_answer(out["query_embedding"], passages, self.embed_texts, self.settings.answer_sentences)
-        return {"question": question, **answer, "passages": [result_dict(d) for d in passages]}
+        return {"question": question, "query_language": language, "no_match": False, **answer,
+                "passages": [result_dict(d) for d in passages]}
 
     def brief(self, topic: str, filters: dict[str, Any] | None = None, lang: str | None = None) -> dict[str, Any]:
         """A rapid-response evidence brief on ``topic``: see :func:`khub.api.brief.build_brief`."""
@@ -189,6 +223,20 @@ class SearchService:
             return None
         d = docs[0]
         return {"id": d.id, "text": d.content, "meta": d.meta}
+
+    def translations(self, passage_id: str) -> dict[str, Any] | None:
+        """Every edition the store holds of a passage's translation group, ``{"id",
+        "translation_group", "editions": [{"id", "language", "text", "citation"}]}`` in
+        language order; a passage without a group has only itself. None for an unknown id."""
+        docs = self.store.get_documents([passage_id], with_embedding=False)
+        if not docs:
+            return None
+        group = docs[0].meta.get("translation_group")
+        members = self.store.group_editions([group]).get(group, []) if group else docs
+        members = sorted(members, key=lambda d: (d.meta.get("language") or "", d.meta.get("position") or 0))
+        return {"id": passage_id, "translation_group": group, "editions": [
+            {"id": d.id, "language": d.meta.get("language"), "text": d.content,
+             "citation": format_citation(d.meta)} for d in members]}
 
     def stats(self) -> dict[str, Any]:
         """What ``GET /stats`` returns: see :func:`store_stats`."""

@@ -8,7 +8,8 @@
   the reverse (English query, gold in zh/ar/ru with that language as filter).
   Segments are taken at a fixed stride (deterministic) among those of 120-600
   English characters whose gold text occurs verbatim (whitespace aside) in the
-  corpus file, so a relevant passage exists.
+  corpus file, so a relevant passage exists. Query and gold are written as the passage
+  text reads after ingest (inline markup removed, :func:`khub.ingest.clean.strip_markup`).
 * monolingual (``monolingual.jsonl``): for each of the six languages, an excerpt of a
   segment (words 2-10, or characters 3-20 for Chinese) is the query and the whole
   segment in the same language the gold; no filter.
@@ -22,6 +23,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+
+from khub.ingest.clean import strip_markup
 
 ROOT = Path(__file__).resolve().parent.parent
 WS = re.compile(r"\s+")
@@ -59,7 +62,14 @@ def main() -> None:
     write(ROOT / "bench/qrels/monolingual.jsonl", mono, len(usable))
 
 
+def clean(text: str) -> str:
+    """The segment as the passage text reads after ingest (:func:`khub.ingest.clean.strip_markup`)."""
+    return "\n".join(strip_markup(line) for line in text.split("\n"))
+
+
 def write(path: Path, queries: list[dict], usable: int) -> None:
+    for q in queries:
+        q["query"], q["relevant_text"] = clean(q["query"]), [clean(t) for t in q["relevant_text"]]
     path.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8")
     print(f"{len(queries)} queries from {usable} usable segments -> {path}")
 

@@ -47,6 +47,7 @@ from khub.index.store import (
     coverage,
     encode_sentence_vectors,
     field_values,
+    known_share,
     max_sim,
     minimum_should_match,
     normalize_filters,
@@ -425,9 +426,14 @@ class EmbeddedDocumentStore:
         self._refresh()
         return self._bm25.content_terms(analyze(query, language))
 
+    def known_share(self, query: str, language: str | None) -> float:
+        """The share of the query's analysed terms that occur in some passage (:func:`khub.index.store.known_share`)."""
+        self._refresh()
+        return self._bm25.known_share(analyze(query, language))
+
     def best_sentences(self, query_embedding: list[float], ids: list[str]) -> dict[str, tuple[int, float]]:
         """For each passage id with stored sentence vectors: (index of its sentence most similar
-        to the query, in :func:`khub.text.sentences.split_sentences` order; that cosine)
+        to the query, in ``split_sentences(text, clauses=True)`` order; that cosine)
         (:func:`khub.index.store.max_sim`)."""
         if not ids:
             return {}
@@ -439,6 +445,27 @@ class EmbeddedDocumentStore:
         """For each translation group: the set of languages the store holds passages in."""
         self._refresh()
         return {g: self._group_languages.get(g, set()) for g in groups}
+
+    def group_editions(self, groups: list[str], language: str | None = None) -> dict[str, list[Document]]:
+        """Per translation group: its passages (in ``language`` only, when given), in document
+        order; read from the filter postings, so no scan."""
+        self._refresh()
+        by_group = self._postings.get("translation_group", {})
+        in_language = self._postings.get("language", {}).get(language) if language else None
+        if language and in_language is None:
+            return {}
+        rows: dict[str, list[int]] = {}
+        for g in dict.fromkeys(groups):
+            found = by_group.get(g)
+            if found is None:
+                continue
+            if in_language is not None:
+                found = np.intersect1d(found, in_language)
+            if len(found):
+                rows[g] = sorted(int(r) for r in found)
+        docs = {d.id: d for d in self.get_documents([self._ids[r] for rs in rows.values() for r in rs],
+                                                    with_embedding=False)}
+        return {g: [docs[self._ids[r]] for r in rs if self._ids[r] in docs] for g, rs in rows.items()}
 
     def close(self) -> None:
         """Close the SQLite connection."""
@@ -511,6 +538,11 @@ class _BM25Index:
         """Unique terms found in at most 20% of the indexed passages (:func:`khub.index.store.content_terms`)."""
         searcher = self.index.searcher()
         return content_terms(terms, lambda ts: [searcher.doc_freq("terms", t) for t in ts], searcher.num_docs)
+
+    def known_share(self, terms: list[str]) -> float:
+        """Share of the unique terms found in some indexed passage (:func:`khub.index.store.known_share`)."""
+        searcher = self.index.searcher()
+        return known_share(terms, lambda ts: [searcher.doc_freq("terms", t) for t in ts])
 
     def search(self, terms: list[str], filters: Filters, top_k: int) -> tuple[list[tuple[str, float]], list[str]]:
         """BM25 over ``terms`` with the coordination rule of :func:`khub.index.store.minimum_should_match`

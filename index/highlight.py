@@ -67,7 +67,7 @@ def highlight(text: str, language: str | None, terms: set[str], best_sentence: i
     """The highlight of one passage: marked query terms, else the marked best sentence."""
     spans = term_spans(text, terms, language)
     if not spans and best_sentence is not None:
-        sentences = sentence_spans(text)
+        sentences = sentence_spans(text, clauses=True)
         if 0 <= best_sentence < len(sentences):
             spans = [sentences[best_sentence]]
     return render(text, spans, width)

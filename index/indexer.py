@@ -108,7 +108,7 @@ def sentence_vectors(passages: list[Document], text_embedder: Any, document_embe
     sentences: list[str] = []
     owners: list[str] = []
     for p in passages:
-        for s in split_sentences(p.content or "") or [p.content or ""]:
+        for s in split_sentences(p.content or "", clauses=True) or [p.content or ""]:
             sentences.append(strip_label(s) or s)
             owners.append(p.id)
     vectors = embed_batch(text_embedder, document_embedder, sentences)

@@ -381,6 +381,12 @@ class OpenSearchDocumentStore:
             return list(dict.fromkeys(terms))
         return contract.content_terms(terms, self._doc_freqs, self.count_documents())
 
+    def known_share(self, query: str, language: str | None) -> float:
+        """The share of the query's analysed terms that occur in some passage (:func:`khub.index.store.known_share`)."""
+        if not self._has_index():
+            return 0.0
+        return contract.known_share(analyze(query, language), self._doc_freqs)
+
     def content_terms(self, query: str, language: str | None) -> list[str]:
         """The query's analysed terms found in at most 20% of passages (see the embedded store)."""
         return self._content_terms(analyze(query, language))
@@ -443,6 +449,23 @@ class OpenSearchDocumentStore:
         buckets = self.client.search(index=self.index, body=body)["aggregations"]["groups"]["buckets"]
         found = {b["key"]: {x["key"] for x in b["languages"]["buckets"]} for b in buckets}
         return {g: found.get(g, set()) for g in groups}
+
+    def group_editions(self, groups: list[str], language: str | None = None) -> dict[str, list[Document]]:
+        """Per translation group: its passages (in ``language`` only, when given), in document order."""
+        if not groups or not self._has_index():
+            return {}
+        must: list[dict[str, Any]] = [{"terms": {"translation_group": list(dict.fromkeys(groups))}}]
+        if language:
+            must.append({"term": {"language": language}})
+        body = {"size": 10_000, "query": {"bool": {"filter": must}}}
+        hits = self.client.search(index=self.index, body=body,
+                                  _source_excludes=["embedding", "sentence_vectors", "terms"])["hits"]["hits"]
+        out: dict[str, list[Document]] = {}
+        for hit in hits:
+            doc = self._hit_to_document(hit)
+            out.setdefault(doc.meta.get("translation_group"), []).append(doc)
+        order = lambda d: (d.meta.get("doc_id") or "", d.meta.get("position") or 0)  # noqa: E731
+        return {g: sorted(docs, key=order) for g, docs in out.items()}
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -32,7 +32,7 @@ from khub.text.analysis import analyze
 #: Metadata fields that retrieval can filter on (exact match, or any of a list). A
 #: list-valued field (a WOCAT practice's land uses) matches when any of its values does.
 FILTER_FIELDS = ("language", "source", "symbol", "doc_id", "translation_group", "body", "session", "year",
-                 "country", "land_use")
+                 "country", "land_use", "kind")
 
 #: ``{field: value or [values]}`` on :data:`FILTER_FIELDS`.
 Filters = dict[str, Any]
@@ -142,6 +142,20 @@ def bm25_terms(doc: Document) -> list[str]:
     return analyze(bm25_text(doc), (doc.meta or {}).get("language"))
 
 
+def known_share(terms: list[str], doc_freqs: Callable[[list[str]], list[int]]) -> float:
+    """The share of the unique ``terms`` that occur in at least one passage (0.0 for no terms).
+
+    A pre-retrieval query-performance predictor in the family of He & Ounis, "Inferring query
+    performance using pre-retrieval predictors" (SPIRE 2004): a query none of whose words
+    the collection has ever seen ("asdfghjkl") cannot be answered from it, however close
+    its embedding falls to some short sentence.
+    """
+    unique = list(dict.fromkeys(terms))
+    if not unique:
+        return 0.0
+    return sum(1 for df in doc_freqs(unique) if df > 0) / len(unique)
+
+
 def content_terms(terms: list[str], doc_freqs: Callable[[list[str]], list[int]], n_docs: int) -> list[str]:
     """The unique ``terms`` found in at most :data:`FREQUENT_SHARE` of the ``n_docs`` passages.
 
@@ -243,12 +257,21 @@ class PassageStore(DocumentStore, Protocol):
         """The query's analysed terms in at most :data:`FREQUENT_SHARE` of passages."""
         ...
 
+    def known_share(self, query: str, language: str | None) -> float:
+        """The share of the query's analysed terms that occur in the store (:func:`known_share`)."""
+        ...
+
     def best_sentences(self, query_embedding: list[float], ids: list[str]) -> dict[str, tuple[int, float]]:
         """Per passage id with sentence vectors: (best sentence index, its cosine) (:func:`max_sim`)."""
         ...
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """Per translation group: the languages the store holds it in."""
+        ...
+
+    def group_editions(self, groups: list[str], language: str | None = None) -> dict[str, list[Document]]:
+        """Per translation group: its passages (in ``language`` only, when given), in document
+        order, without embeddings; groups with none are left out."""
         ...
 
     def close(self) -> None:

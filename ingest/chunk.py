@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from khub.ingest.clean import join_cjk
+from khub.ingest.kinds import classify, lead_in
 from khub.ingest.tokens import TokenCounter
 from khub.text.sentences import split_sentences
 
@@ -50,7 +51,9 @@ class Chunk:
     """One passage: its verbatim text and where it comes from.
 
     ``page`` is 1-based (None for unpaged text), ``paragraph`` the ICCD/Convention
-    paragraph number as a string, ``position`` the 0-based index in the document.
+    paragraph number as a string, ``position`` the 0-based index in the document,
+    ``kind`` one of :data:`khub.ingest.kinds.KINDS` and ``lead_in`` the sentence that
+    introduces a list item (:func:`khub.ingest.kinds.lead_in`).
     """
 
     text: str
@@ -58,6 +61,8 @@ class Chunk:
     paragraph: str | None
     section: str | None
     position: int
+    kind: str = "body"
+    lead_in: str | None = None
 
 
 def _is_heading(line: str, numbered_paragraphs: bool) -> str | None:
@@ -163,7 +168,7 @@ def _split_long(text: str, max_tokens: int, count: TokenCounter) -> list[str]:
     a single sentence over the limit is cut into equal character slices."""
     parts: list[str] = []
     buf = ""
-    for sentence in split_sentences(text):
+    for sentence in split_sentences(text, clauses=True):
         n = count(sentence)
         if n > max_tokens:
             if buf:
@@ -228,12 +233,15 @@ def chunk_pages(
         paged: see :func:`build_blocks`.
 
     Returns:
-        Chunks in document order with ``position`` 0..n-1.
+        Chunks in document order with ``position`` 0..n-1 and their kind
+        (:func:`khub.ingest.kinds.classify`); a list item carries its lead-in.
     """
     blocks = _merge_tiny(build_blocks(pages, numbered_paragraphs, paged), count)
     chunks: list[Chunk] = []
     for block in blocks:
         texts = [block.text] if count(block.text) <= max_tokens else _split_long(block.text, max_tokens, count)
         for text in texts:
-            chunks.append(Chunk(text, block.page, block.paragraph, block.section, len(chunks)))
+            kind = classify(text, block.section)
+            intro = lead_in([c.text for c in chunks[-12:] if c.section == block.section]) if kind == "list_item" else None
+            chunks.append(Chunk(text, block.page, block.paragraph, block.section, len(chunks), kind, intro))
     return chunks

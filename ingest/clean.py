@@ -56,6 +56,39 @@ def is_furniture(line: str) -> bool:
     )
 
 
+# Inline markup of Markdown-like sources (the manual, the ICCD text exports): table spans
+# (``{cspan}`7```), images, emphasis, superscript footnote marks and doubled link brackets.
+_SPAN = re.compile(r"\{[cr]span\}`\d+`\s*")
+_SUB_SUP = re.compile(r"\{su[bp]\}\s*(?:`([^`]*)`)?")
+_FOOTNOTE_REF = re.compile(r"\[\^\d+\]")
+_TEX = {"$\\ge$": "≥", "$\\le$": "≤", "$\\geq$": "≥", "$\\leq$": "≤", "$\\times$": "×", "$\\pm$": "±"}
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_STRONG = re.compile(r"(\*\*|__)[ \t]*(\S.*?)[ \t]*\1")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\w*])")
+_UNDERSCORE_EMPHASIS = re.compile(r"(?<![\w_])_(?=[^\s_])([^_\n]+?)(?<=[^\s_])_(?![\w_])")
+_SUPERSCRIPT_MARK = re.compile(r"\^\{[\d,\s–-]+\}")
+_DOUBLE_LINK = re.compile(r"<<(https?://[^<>\s]+)>>")
+
+
+def strip_markup(line: str) -> str:
+    """Remove inline markup from one line, keeping its words: ``{cspan}`7``` table spans,
+    ``![](img)`` images, ``{sub}`x``` markers, ``[^3]`` footnote references, ``$\\ge$``-style symbols, ``**strong**``/``__strong__``/``*emphasis*``/``_emphasis_`` markers, ``^{21,22}``
+    footnote marks; ``<<url>>`` becomes ``<url>``. Markdown ``#`` headings are left to the chunker."""
+    line = _SPAN.sub("", line)
+    line = _SUB_SUP.sub(lambda m: m.group(1) or "", line)
+    line = _FOOTNOTE_REF.sub("", line)
+    for tex, char in _TEX.items():
+        line = line.replace(tex, char)
+    line = _IMAGE.sub("", line)
+    line = _SUPERSCRIPT_MARK.sub("", line)
+    line = _DOUBLE_LINK.sub(r"<\1>", line)
+    line = _STRONG.sub(r"\2", line)
+    line = _STRONG.sub(r"\2", line)  # "*__Table 8__. …*": strong inside emphasis
+    line = _UNDERSCORE_EMPHASIS.sub(r"\1", line)
+    line = _EMPHASIS.sub(r"\1", line).replace("**", "")  # unbalanced "**" of the source
+    return line[1:] if line.startswith("*") and line[1:2].strip() and "*" not in line[1:] else line
+
+
 def remove_furniture(text: str) -> str:
     """Drop furniture lines (see :func:`is_furniture`) from a page or document text."""
     return "\n".join(line for line in text.split("\n") if not is_furniture(line))
@@ -159,8 +192,8 @@ def running_lines(pages: list[str], edge: int = 2, min_share: float = 0.5) -> se
 
 
 def clean_pages(pages: list[str], paged: bool) -> list[str]:
-    """Clean every page: furniture, running headers/footers and page numbers (paged input
-    only), ligatures and line-end hyphenation (paged input only), CJK whitespace.
+    """Clean every page: furniture, inline markup (:func:`strip_markup`), running
+    headers/footers and page numbers (paged input only), ligatures and line-end hyphenation (paged input only), CJK whitespace.
     Returns as many pages as it was given (some may be empty)."""
     running = running_lines(pages) if paged else set()
     if paged:
@@ -177,6 +210,6 @@ def clean_pages(pages: list[str], paged: bool) -> list[str]:
                 continue
             if paged and (_PAGE_NUMBER.match(line) or _normalise_header(line) in running):
                 continue
-            lines.append(line.rstrip())
+            lines.append(strip_markup(line).rstrip())
         cleaned.append(join_cjk("\n".join(lines)))
     return cleaned

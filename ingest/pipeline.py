@@ -196,7 +196,8 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
 
     Every passage carries: source, title, symbol, language (detected on the
     passage, falling back to the document's), doc_language, page, paragraph,
-    section, path, content_hash, doc_id, position, translation_group
+    section, path, content_hash, doc_id, position, kind and lead_in (:mod:`khub.ingest.kinds`),
+    translation_group
     (:mod:`khub.ingest.translations`; None when the passage has no known translation).
     """
     numbered = doc.meta["source"] in ("iccd", "convention", "spi")
@@ -218,6 +219,8 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
             "content_hash": doc.content_hash,
             "doc_id": doc.doc_id,
             "position": chunk.position,
+            "kind": chunk.kind,
+            "lead_in": chunk.lead_in,
             "translation_group": group,
         }
         passages.append(Document(id=f"{doc.doc_id}:{chunk.position}", content=chunk.text, meta=meta))

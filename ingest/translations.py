@@ -16,6 +16,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from khub.ingest.clean import strip_markup
+
 ALIGNMENT_FILE = "segments_aligned.jsonl"
 _WS = re.compile(r"\s+")
 _MIN_SEGMENT_CHARS = 12
@@ -47,7 +49,7 @@ def _segments(alignment: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
         row = json.loads(line)
         group = f"prais-{row.get('edition', '')}:{row['module']}:{row['seq']}"
         for lang in ("en", "ar", "es", "fr", "ru", "zh"):
-            text = _WS.sub("", row.get(lang) or "")
+            text = _WS.sub("", "\n".join(strip_markup(ln) for ln in (row.get(lang) or "").split("\n")))
             if len(text) >= _MIN_SEGMENT_CHARS:
                 out.setdefault((row["module"].lower(), lang), []).append((group, text))
     return out

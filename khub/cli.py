@@ -184,7 +184,9 @@ def _print_results(data: dict) -> None:
     table = Table(title=f"{data['query']!r} ({data['query_language']}, {data['mode']})", show_lines=True)
     for col in ("#", "score", "citation", "text"):
         table.add_column(col, overflow="fold")
-    for i, r in enumerate(data["results"], start=1):
+    if data.get("no_match"):
+        out.print("[yellow]no match: no passage is evidence for this query (nearest passages below)[/yellow]")
+    for i, r in enumerate(data["results"] or data.get("nearest", []), start=1):
         cite = " ".join(x for x in (r["citation"], f"[{r['language']}]",
                                     f"also in {','.join(r['also_in'])}" if r.get("also_in") else "") if x)
         text = r["text"] if len(r["text"]) < 400 else r["text"][:400] + "…"
@@ -220,17 +222,19 @@ def ask(
     source: Optional[str] = SourceOpt,
     symbol: Optional[str] = SymbolOpt,
     filter_: list[str] = FilterOpt,
+    lang: Optional[str] = typer.Option(None, "--lang", help="quote passages in this language where the store "
+                                       "holds that edition (default: the question's)"),
     as_json: bool = typer.Option(False, "--json", help="print what POST /ask returns"),
 ) -> None:
     """Answer with sentences copied from the best passages, each with its reference number."""
     filters = _filters(language, source, symbol, filter_)
     service = _service(_settings())
-    data = service.ask(question, k=k, filters=filters)
+    data = service.ask(question, k=k, filters=filters, lang=lang)
     if as_json:
         _print_json(data)
         return
     out.print(f"[bold]Q:[/bold] {escape(question)}\n")
-    out.print(escape(data["answer"]) if data["answer"] else "[yellow]no answer found[/yellow]")
+    out.print(escape(data["answer"]) if data["answer"] else f"[yellow]{escape(data.get('message') or 'no answer found')}[/yellow]")
     out.print("\n[bold]References[/bold]")
     for ref in data["references"]:
         out.print(escape(f"[{ref['n']}] {ref['citation']} [{ref['language']}]  {ref.get('path') or ''}"))

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         bm25_coverage_power: a BM25 hit's weight is multiplied by (share of the query's
             content terms it holds) ** this power; 0 gives plain weighted RRF.
         candidates: how many hits each leg contributes before fusion.
+        apparatus_weight: prior of a table, caption, reference-list, heading, footnote or
+            boilerplate passage relative to body text (:class:`khub.index.retrieval.KindPriorRanker`);
+            1 disables it.
+        no_match_cosine / no_match_coverage / no_match_known: the relevance floor
+            (:mod:`khub.api.relevance`): a query gets ``no_match`` when under half of its words
+            occur in the store, or when no retrieved passage reaches the sentence cosine or
+            the BM25 coverage floor; calibrated with bench/calibrate_no_match.py.
         sentence_weight: in the dense leg, a passage scores
             ``(1 - w) * cosine(passage) + w * max cosine(sentence)`` (sentence vectors are
             stored at ingest). 0.5 was best on bench/qrels (issue #3 closing note).
@@ -79,6 +86,10 @@ class Settings(BaseSettings):
     bm25_coverage_power: float = Field(default=3.0, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
     candidates: int = Field(default=100, ge=1)
+    apparatus_weight: float = Field(default=0.5, gt=0, le=1)
+    no_match_cosine: float = Field(default=0.26, ge=0, le=1)
+    no_match_coverage: float = Field(default=1.0, ge=0, le=1.01)
+    no_match_known: float = Field(default=0.5, ge=0, le=1)
 
     sentence_weight: float = Field(default=0.5, ge=0, le=1)
     short_passage_units: int = Field(default=20, ge=0)

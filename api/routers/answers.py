@@ -13,4 +13,4 @@ router = APIRouter(tags=["answers"])
 @router.post("/ask", response_model=AnswerResponse)
 def ask(service: ServiceDep, body: AskRequest) -> dict:
     """Extractive answer: sentences copied from the top passages, each with a citation [n]."""
-    return service.ask(body.question, k=body.k, filters=body.filters())
+    return service.ask(body.question, k=body.k, filters=body.filters(), lang=body.lang)

@@ -19,7 +19,9 @@ class SentenceMaxSimRanker:
     (:func:`khub.index.store.max_sim`; ColBERT's late interaction, Khattab & Zaharia 2020, at
     sentence granularity): a long passage whose one sentence answers the query is not diluted
     by the rest of it. Measured on bench/qrels (ICCD questions, dense leg): MRR@10 0.58 -> 0.71
-    at w = 0.5 (issue #3). A passage without sentence vectors keeps its score.
+    at w = 0.5 (issue #3). A passage without sentence vectors keeps its score. The best
+    sentence cosine is kept in ``meta["sentence_cosine"]`` (the relevance floor of
+    :mod:`khub.api.relevance` reads it).
 
     Args:
         document_store: where the sentence vectors are.
@@ -37,7 +39,8 @@ class SentenceMaxSimRanker:
             return {"documents": documents}
         best = self.document_store.best_sentences(query_embedding, [d.id for d in documents])
         w = self.weight
-        rescored = [replace(d, score=(1 - w) * (d.score or 0.0) + w * best[d.id][1] if d.id in best else d.score)
+        rescored = [replace(d, score=(1 - w) * (d.score or 0.0) + w * best[d.id][1],
+                            meta={**d.meta, "sentence_cosine": best[d.id][1]}) if d.id in best else d
                     for d in documents]
         return {"documents": sorted(rescored, key=lambda d: -(d.score or 0.0))}
 

@@ -15,6 +15,7 @@ from haystack.core.serialization import allow_deserialization_module
 
 from khub.index.retrieval.bm25_retriever import StoreBM25Retriever
 from khub.index.retrieval.embedding_retriever import StoreEmbeddingRetriever
+from khub.index.retrieval.kind_prior import KindPriorRanker
 from khub.index.retrieval.language_detector import QueryLanguageDetector
 from khub.index.retrieval.length_prior import LengthPriorRanker
 from khub.index.retrieval.maxsim_ranker import SentenceMaxSimRanker
@@ -39,6 +40,8 @@ def build_retrieval(store: PassageStore, settings: Settings, mode: Mode = "hybri
     * ``dense``: embedding retriever -> sentence MaxSim ranker -> length prior ranker.
     * ``hybrid``: both, fused by the coverage-weighted RRF joiner.
 
+    Every mode ends with the kind prior (``apparatus_weight``), which cuts to ``top_k``.
+
     Raises:
         InvalidRequestError: an unknown mode.
     """
@@ -55,7 +58,7 @@ def build_retrieval(store: PassageStore, settings: Settings, mode: Mode = "hybri
         p.connect("language.language", "bm25.language")
         inputs["query"].append("bm25.query")
         inputs["filters"].append("bm25.filters")
-        inputs["top_k" if mode == "bm25" else "candidates"].append("bm25.top_k")
+        inputs["candidates"].append("bm25.top_k")
     if mode != "bm25":
         p.add_component("dense", StoreEmbeddingRetriever(store, top_k=settings.candidates))
         p.add_component("maxsim", SentenceMaxSimRanker(store, weight=settings.sentence_weight))
@@ -70,9 +73,11 @@ def build_retrieval(store: PassageStore, settings: Settings, mode: Mode = "hybri
                                                     settings.bm25_coverage_power))
         p.connect("bm25.documents", "joiner.bm25_documents")
         p.connect("length_prior.documents", "joiner.dense_documents")
-        inputs["top_k"].append("joiner.top_k")
-    elif mode == "dense":
-        inputs["top_k"].append("length_prior.top_k")
+        inputs["candidates"].append("joiner.top_k")
     last = {"hybrid": "joiner", "bm25": "bm25", "dense": "length_prior"}[mode]
-    return SuperComponent(pipeline=p, input_mapping={k: v for k, v in inputs.items() if v},
-                          output_mapping={f"{last}.documents": "documents", "language.language": "query_language"})
+    p.add_component("kind_prior", KindPriorRanker(settings.apparatus_weight))
+    p.connect(f"{last}.documents", "kind_prior.documents")
+    inputs["filters"].append("kind_prior.filters")
+    inputs["top_k"].append("kind_prior.top_k")
+    return SuperComponent(pipeline=p, input_mapping=inputs,
+                          output_mapping={"kind_prior.documents": "documents", "language.language": "query_language"})

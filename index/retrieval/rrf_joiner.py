@@ -26,7 +26,8 @@ def reciprocal_rank_fusion(rankings: list[list[Document]], weights: Sequence[flo
 
     Returns:
         Documents ordered by fused score (``Document.score`` set to it), ties broken
-        by first appearance.
+        by first appearance; a document found by several legs carries the metadata of all
+        (e.g. ``bm25_coverage`` and ``sentence_cosine``).
 
     Raises:
         ValueError: not one weight per ranking.
@@ -35,13 +36,15 @@ def reciprocal_rank_fusion(rankings: list[list[Document]], weights: Sequence[flo
         raise ValueError("one weight per ranking is required")
     fused: dict[str, float] = {}
     docs: dict[str, Document] = {}
+    metas: dict[str, dict] = {}
     for ranking, weight in zip(rankings, weights):
         per_doc = weight if isinstance(weight, (list, tuple)) else [weight] * len(ranking)
         for rank, (doc, w) in enumerate(zip(ranking, per_doc), start=1):
             fused[doc.id] = fused.get(doc.id, 0.0) + w / (k + rank)
             docs.setdefault(doc.id, doc)
+            metas.setdefault(doc.id, {}).update(doc.meta)
     order = sorted(fused, key=lambda i: -fused[i])
-    return [Document(id=docs[pid].id, content=docs[pid].content, meta=dict(docs[pid].meta), score=fused[pid],
+    return [Document(id=docs[pid].id, content=docs[pid].content, meta=metas[pid], score=fused[pid],
                      embedding=docs[pid].embedding) for pid in order]
 
 
