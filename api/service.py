@@ -17,12 +17,17 @@ from khub.index.collapse import collapse_translations
 from khub.index.embedders import build_embedders, embed_batch
 from khub.index.highlight import highlight
 from khub.index.retrieval import MODES, Mode, build_retrieval
-from khub.index.store import EmbeddingMismatchError, PassageStore, field_values
+from khub.index.store import EmbeddingMismatchError, PassageStore, field_values, normalize_filters
 from khub.index.stores import open_store
 from khub.settings import Settings
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
                  "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language")
+
+
+def _passes(meta: dict[str, Any], filters: dict[str, Any]) -> bool:
+    """Whether a passage's metadata satisfies ``filters`` (a swapped-in edition must, too)."""
+    return all(set(field_values(meta, f)) & {str(v) for v in values} for f, values in normalize_filters(filters).items())
 
 
 NO_EVIDENCE = "The indexed sources hold no evidence for this question."
@@ -148,12 +153,12 @@ class SearchService:
             preferred = lang or result["query_language"]
             groups = [d.meta["translation_group"] for d in docs if d.meta.get("translation_group")]
             group_languages = self.store.group_languages(groups)
-            # the reader's edition of a group retrieved in another language; a language filter wins
+            # the reader's edition of a group retrieved in another language, if it passes the filters too
             shown = {d.meta.get("translation_group") for d in docs if d.meta.get("language") == preferred}
             missing = [g for g in dict.fromkeys(groups)
                        if g not in shown and preferred in group_languages.get(g, set())]
-            editions = (self.store.group_editions(missing, preferred)
-                        if missing and preferred and not filters.get("language") else {})
+            editions = {g: [d for d in found if _passes(d.meta, filters)] for g, found in
+                        (self.store.group_editions(missing, preferred) if missing and preferred else {}).items()}
             docs = collapse_translations(docs, preferred, group_languages, editions)
         return self._highlight(query, result, docs[:k]), result["query_language"]
 

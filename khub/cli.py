@@ -214,6 +214,38 @@ def search(
     _print_json(data) if as_json else _print_results(data)
 
 
+def _evaluate_answers(path: Path, as_json: bool, save: Path | None) -> None:
+    """``khub eval --answers``: :func:`khub.evaluation.evaluate_answers` over the service."""
+    from khub.evaluation import evaluate_answers, load_answer_questions
+
+    try:
+        questions = load_answer_questions(path)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+    service = _service(_settings())
+
+    def text(pid: str) -> str | None:
+        doc = service.document(pid)
+        return doc["text"] if doc else None
+
+    def languages(pid: str) -> set[str]:
+        found = service.translations(pid)
+        return {e["language"] for e in found["editions"]} if found else set()
+
+    result = evaluate_answers(questions, lambda q: service.ask(q), text, languages)
+    if save:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(json.dumps({"qrels": str(path), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                    "settings": service.settings.model_dump(mode="json"), **result},
+                                   indent=1, ensure_ascii=False), encoding="utf-8")
+    if as_json:
+        _print_json(result)
+        return
+    for key in ("questions", "statements", "gold_in_answer", "junk_share", "reader_language", "verbatim"):
+        out.print(f"{key:>16}: {result[key]}")
+
+
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="a question, in any of the six UN languages"),
@@ -307,12 +339,19 @@ def evaluate_cmd(
     k: int = typer.Option(10, "--k", "-k", min=1, max=100, help="cut-off for recall@k and MRR@k"),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
     compare: bool = typer.Option(False, "--compare", help="evaluate bm25, dense and hybrid side by side"),
+    answers: bool = typer.Option(False, "--answers", help="QRELS is an answer dev set (bench/qrels/answers.jsonl): "
+                                 "measure gold span in the answer, junk statements, reader's language, verbatim"),
     as_json: bool = typer.Option(False, "--json", help="print metrics as JSON"),
     save: Optional[Path] = typer.Option(None, "--save", help="also write the run (metrics, per-query scores, "
                                         "model and settings) as JSON to this file, e.g. bench/results/x.json"),
 ) -> None:
-    """Evaluate retrieval on a qrels file: recall@k, MRR@k, nDCG@10, overall and per query language."""
+    """Evaluate retrieval on a qrels file: recall@k, MRR@k, nDCG@10, overall and per query language;
+    with --answers, evaluate the extractive answers of POST /ask on an answer dev set."""
     from khub.evaluation import evaluate, load_qrels
+
+    if answers:
+        _evaluate_answers(qrels, as_json, save)
+        return
 
     try:
         queries = load_qrels(qrels)

@@ -115,3 +115,89 @@ def evaluate(qrels: list[Qrel], search: Callable[[str, int, dict], list[str]], k
         "by_language": {lang: mean([r for r in per_query if r["language"] == lang]) for lang in languages},
         "per_query": per_query,
     }
+
+
+@dataclass
+class AnswerQuestion:
+    """One question of an answer dev set (``bench/qrels/answers.jsonl``): the gold span is a
+    distinctive verbatim piece of the sentence that answers it."""
+
+    id: str
+    question: str
+    language: str
+    gold_span: str
+
+
+def load_answer_questions(path: Path) -> list[AnswerQuestion]:
+    """Read an answer dev set (JSON Lines ``{"id", "question", "language", "gold_span"}``).
+
+    Raises:
+        ValueError: a line that is not JSON or lacks a field, naming the file and line.
+    """
+    out = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(AnswerQuestion(row["id"], row["question"], row["language"], row["gold_span"]))
+        except (json.JSONDecodeError, KeyError) as err:
+            raise ValueError(f"{path}:{lineno}: not an answer question ({err})") from err
+    return out
+
+
+def evaluate_answers(questions: list[AnswerQuestion], ask: Callable[[str], dict[str, Any]],
+                     passage_text: Callable[[str], str | None],
+                     languages_of: Callable[[str], set[str]]) -> dict[str, Any]:
+    """Answer every question and measure what reaches the reader.
+
+    Args:
+        questions: the dev set.
+        ask: ``question -> POST /ask response`` (``sentences`` with ``text``, ``lead_in``,
+            ``passage_id``, ``language``, ``citation``; ``references`` with ``n``, ``kind``).
+        passage_text: passage id -> its stored text (for the verbatim check).
+        languages_of: passage id -> languages the store holds that passage's paragraph in.
+
+    Returns:
+        ``{"questions", "gold_in_answer", "junk_share", "reader_language", "verbatim",
+        "statements", "per_question": [...]}`` where
+
+        * gold_in_answer: share of questions whose answer sentences contain the gold span
+          (whitespace ignored);
+        * junk_share: share of statements quoted from an apparatus passage
+          (:data:`khub.kinds.APPARATUS`) or that are not statements
+          (:func:`khub.api.answer.is_statement`);
+        * reader_language: among statements whose paragraph exists in the question's
+          language, the share shown in it;
+        * verbatim: share of statements that are exact slices of their passage (must be 1.0).
+    """
+    from khub.api.answer import is_statement
+    from khub.kinds import APPARATUS
+
+    per_question = []
+    n_statements = junk = verbatim = in_language = could_be = 0
+    for q in questions:
+        answer = ask(q.question)
+        kinds = {r["n"]: r.get("kind") for r in answer.get("references", [])}
+        gold = _WS.sub("", q.gold_span)
+        found = False
+        for s in answer.get("sentences", []):
+            n_statements += 1
+            junk += int(kinds.get(s["citation"]) in APPARATUS or not is_statement(s["text"]))
+            verbatim += int(s["text"] in (passage_text(s["passage_id"]) or ""))
+            if q.language in languages_of(s["passage_id"]):
+                could_be += 1
+                in_language += int(s.get("language") == q.language)
+            found = found or gold in _WS.sub("", (s.get("lead_in") or "") + s["text"])
+        per_question.append({"id": q.id, "language": q.language, "gold_in_answer": found,
+                             "no_match": bool(answer.get("no_match")), "answer": answer.get("answer", "")})
+    n = max(len(questions), 1)
+    return {
+        "questions": len(questions),
+        "gold_in_answer": round(sum(p["gold_in_answer"] for p in per_question) / n, 3),
+        "junk_share": round(junk / max(n_statements, 1), 3),
+        "reader_language": round(in_language / could_be, 3) if could_be else None,
+        "verbatim": round(verbatim / max(n_statements, 1), 3),
+        "statements": n_statements,
+        "per_question": per_question,
+    }

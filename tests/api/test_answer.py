@@ -4,6 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from khub.api.answer import statement_line
 from khub.api.app import create_app
 
 
@@ -19,8 +20,8 @@ def _check_answer(data, client=None):
         if client is not None:  # the reference resolves to a stored passage
             stored = client.get(f"/documents/{ref['id']}").json()
             assert s["text"] in stored["text"]
-    # the answer text is the sentences, each followed by its marker
-    expected = " ".join(f"{s['text']} [{s['citation']}]" for s in data["sentences"])
+    # the answer text is the sentences (line breaks folded, a list item after its lead-in), each followed by its marker
+    expected = " ".join(statement_line(s) for s in data["sentences"])
     assert data["answer"] == expected
     assert re.search(r"\[\d+\]$", data["answer"])
 

@@ -9,6 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from khub.api.answer import statement_line
 from khub.api.app import create_app
 from khub.api.routers.briefs import DOCX
 
@@ -68,9 +69,10 @@ def test_english_topic_over_http_and_docx(service):
         paragraphs = [p.text for p in word.paragraphs]
         assert paragraphs[0] == f"Evidence brief: {body['topic']}"
         for s in _statements(brief):
-            assert f"{' '.join(s['text'].split())} [{s['citation']}]" in paragraphs
+            assert statement_line(s) in paragraphs  # a list item after its lead-in
         for ref in brief["references"]:
-            assert f"[{ref['n']}] {ref['citation']} [{ref['language']}] (passage {ref['id']})" in paragraphs
+            assert any(p.startswith(f"[{ref['n']}] {ref['citation']} [{ref['language']}] (passage {ref['id']}")
+                       for p in paragraphs)
         bad = client.post("/brief", json={"topic": "soil", "year": 1500})
         assert bad.status_code == 422 and "year" in bad.json()["message"]
 
