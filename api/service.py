@@ -116,19 +116,22 @@ class SearchService:
         out: dict = {}
         docs, language = self.retrieve(query, k, filters, mode, lang, collapse, out)
         hits = [result_dict(d) for d in docs]
-        no_match = not self.has_evidence(query, language, out["documents"])
+        no_match = not self.has_evidence(query, language, out["documents"], mode)
         return {
             "query": query, "query_language": language, "mode": mode, "filters": filters, "lang": lang,
             "collapse": collapse, "no_match": no_match, "results": [] if no_match else hits,
             "nearest": hits if no_match else [],
         }
 
-    def has_evidence(self, query: str, language: str | None, documents: list[Document]) -> bool:
+    def has_evidence(self, query: str, language: str | None, documents: list[Document],
+                     mode: Mode = "hybrid") -> bool:
         """Whether ``query`` and its retrieved ``documents`` clear the relevance floor
-        (:func:`khub.api.relevance.has_evidence` with the ``settings.no_match_*`` floors)."""
+        (:func:`khub.api.relevance.has_evidence` with the ``settings.no_match_*`` floors). The
+        bm25 mode has no sentence cosine, so there any BM25 hit of a query with known words counts."""
         s = self.settings
-        return has_evidence(documents, self.store.known_share(query, language), s.no_match_cosine,
-                            s.no_match_coverage, s.no_match_known)
+        cosine_floor = 0.0 if mode == "bm25" else s.no_match_cosine
+        return bool(documents) and has_evidence(documents, self.store.known_share(query, language), cosine_floor,
+                                                s.no_match_coverage, s.no_match_known)
 
     def retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
                   out: dict | None = None) -> tuple[list[Document], str]:

@@ -78,7 +78,7 @@ def test_bm25_finds_a_passage_from_its_own_words(service, lang):
     segment = next(r[lang] for r in rows
                    if r["module"] == "SO1" and len(r["en"]) > 200 and (lang == "en" or r[lang] != r["en"]))
     query = segment[5:40] if lang == "zh" else " ".join(segment.split()[2:12])
-    data = service.search(query, k=5, mode="bm25", filters={"language": lang}, collapse=False)
+    data = service.search(query, k=10, mode="bm25", filters={"language": lang}, collapse=False)
     assert any(query.replace(" ", "") in r["text"].replace(" ", "") for r in data["results"]), query
 
 
