@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from haystack import Document, component, default_to_dict
+from haystack import Document, component
 
-from khub.index.retrieval._store_param import store_from_dict, store_to_dict
+from khub.index.retrieval._store_param import StoreBacked
 from khub.index.store import PassageStore
 
 
 @component
-class StoreBM25Retriever:
+class StoreBM25Retriever(StoreBacked):
     """BM25 (k1 = 1.2, b = 0.75; Robertson & Zaragoza 2009) over the store's pre-analysed terms,
     with the coordination rule of :func:`khub.index.store.minimum_should_match`.
 
@@ -19,6 +19,8 @@ class StoreBM25Retriever:
         document_store: the store to search.
         top_k: passages returned when ``run`` is not given ``top_k``.
     """
+
+    init_params = ("top_k",)
 
     def __init__(self, document_store: PassageStore, top_k: int = 100):
         self.document_store = document_store
@@ -38,13 +40,3 @@ class StoreBM25Retriever:
             InvalidRequestError: an unknown filter field.
         """
         return {"documents": self.document_store.bm25_retrieval(query, language, filters, top_k or self.top_k)}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Haystack serialisation (the store as its own ``to_dict``)."""
-        return default_to_dict(self, document_store=store_to_dict(self.document_store), top_k=self.top_k)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StoreBM25Retriever":
-        """Haystack deserialisation (re-opens the store)."""
-        params = data["init_parameters"]
-        return cls(document_store=store_from_dict(params["document_store"]), top_k=params.get("top_k", 100))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from haystack import Document, component, default_to_dict
+from haystack import Document, component
 
-from khub.index.retrieval._store_param import store_from_dict, store_to_dict
+from khub.index.retrieval._store_param import StoreBacked
 from khub.index.store import PassageStore
 
 
 @component
-class StoreEmbeddingRetriever:
+class StoreEmbeddingRetriever(StoreBacked):
     """Nearest passages to the query embedding by cosine similarity (exact in the embedded
     store, HNSW in OpenSearch), filters applied during the search.
 
@@ -19,6 +19,8 @@ class StoreEmbeddingRetriever:
         document_store: the store to search.
         top_k: passages returned when ``run`` is not given ``top_k``.
     """
+
+    init_params = ("top_k",)
 
     def __init__(self, document_store: PassageStore, top_k: int = 100):
         self.document_store = document_store
@@ -33,13 +35,3 @@ class StoreEmbeddingRetriever:
             InvalidRequestError: an unknown filter field.
         """
         return {"documents": self.document_store.embedding_retrieval(query_embedding, filters, top_k or self.top_k)}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Haystack serialisation (the store as its own ``to_dict``)."""
-        return default_to_dict(self, document_store=store_to_dict(self.document_store), top_k=self.top_k)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "StoreEmbeddingRetriever":
-        """Haystack deserialisation (re-opens the store)."""
-        params = data["init_parameters"]
-        return cls(document_store=store_from_dict(params["document_store"]), top_k=params.get("top_k", 100))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from haystack import Document, component, default_to_dict
+from haystack import Document, component
 
-from khub.index.retrieval._store_param import store_from_dict, store_to_dict
+from khub.index.retrieval._store_param import StoreBacked
 from khub.index.store import PassageStore
 
 
 @component
-class SentenceMaxSimRanker:
+class SentenceMaxSimRanker(StoreBacked):
     """Score ``(1 - w) * passage cosine + w * best sentence cosine``, re-sorted.
 
     The best sentence cosine is MaxSim over the passage's stored sentence vectors
@@ -27,6 +27,8 @@ class SentenceMaxSimRanker:
         document_store: where the sentence vectors are.
         weight: ``w`` in [0, 1]; 0 passes the documents through unchanged.
     """
+
+    init_params = ("weight",)
 
     def __init__(self, document_store: PassageStore, weight: float = 0.5):
         self.document_store = document_store
@@ -43,13 +45,3 @@ class SentenceMaxSimRanker:
                             meta={**d.meta, "sentence_cosine": best[d.id][1]}) if d.id in best else d
                     for d in documents]
         return {"documents": sorted(rescored, key=lambda d: -(d.score or 0.0))}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Haystack serialisation (the store as its own ``to_dict``)."""
-        return default_to_dict(self, document_store=store_to_dict(self.document_store), weight=self.weight)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SentenceMaxSimRanker":
-        """Haystack deserialisation (re-opens the store)."""
-        params = data["init_parameters"]
-        return cls(document_store=store_from_dict(params["document_store"]), weight=params.get("weight", 0.5))
