@@ -111,11 +111,6 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
     return brief
 
 
-def _line(s: dict[str, Any]) -> str:
-    """A statement for display (:func:`khub.api.answer.statement_line`)."""
-    return statement_line(s)
-
-
 def _reference_line(ref: dict[str, Any]) -> str:
     """``citation [language] (passage id)``, naming the retrieved edition when another was quoted."""
     edition = (f"; quoted from the {ref['language']} edition of {ref['retrieved_id']} [{ref['retrieved_language']}]"
@@ -131,7 +126,7 @@ def to_markdown(brief: dict[str, Any]) -> str:
 
     def bullet(s: dict[str, Any]) -> str:
         tag = f" ({s['language']})" if s.get("language") and s["language"] != brief.get("query_language") else ""
-        return f"- {_line(s)}{tag}"
+        return f"- {statement_line(s)}{tag}"
 
     if not brief["key_findings"]:
         lines += ["No evidence was found for this topic in the indexed sources.", ""]
@@ -161,7 +156,7 @@ def to_docx(brief: dict[str, Any]) -> bytes:
 
     def statements(items: list[dict[str, Any]]) -> None:
         for s in items:
-            doc.add_paragraph(_line(s), style="List Bullet")
+            doc.add_paragraph(statement_line(s), style="List Bullet")
 
     if brief["key_findings"]:
         doc.add_heading("Key findings", level=2)

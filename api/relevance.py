@@ -29,16 +29,21 @@ from __future__ import annotations
 from haystack import Document
 
 
-def evidence(documents: list[Document]) -> tuple[float, float]:
-    """``(best sentence cosine, best BM25 coverage)`` over ``documents``; 0 where a signal is absent."""
-    cosine = max((float(d.meta.get("sentence_cosine") or 0.0) for d in documents), default=0.0)
-    coverage = max((float(d.meta.get("bm25_coverage") or 0.0) for d in documents), default=0.0)
-    return cosine, coverage
+def evidence(documents: list[Document]) -> tuple[float | None, float | None]:
+    """``(best sentence cosine, best BM25 coverage)`` over ``documents``; None for a signal no
+    document carries (the bm25 mode has no cosine, the dense mode no coverage)."""
+    def best(key: str) -> float | None:
+        values = [float(d.meta[key]) for d in documents if d.meta.get(key) is not None]
+        return max(values) if values else None
+    return best("sentence_cosine"), best("bm25_coverage")
 
 
 def has_evidence(documents: list[Document], known: float, cosine_floor: float, coverage_floor: float,
                  known_floor: float) -> bool:
-    """True when the query's known-term share ``known`` reaches ``known_floor`` and some passage
-    clears the cosine floor or the coverage floor (see the module docstring)."""
+    """True when some passage was retrieved, the query's known-term share ``known`` reaches
+    ``known_floor``, and some passage clears the cosine floor or the coverage floor (see the
+    module docstring). Without a cosine signal (bm25 mode) the cosine test cannot refuse."""
+    if not documents or known < known_floor:
+        return False
     cosine, coverage = evidence(documents)
-    return known >= known_floor and (cosine >= cosine_floor or coverage >= coverage_floor)
+    return cosine is None or cosine >= cosine_floor or (coverage or 0.0) >= coverage_floor

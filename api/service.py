@@ -17,17 +17,12 @@ from khub.index.collapse import collapse_translations
 from khub.index.embedders import build_embedders, embed_batch
 from khub.index.highlight import highlight
 from khub.index.retrieval import MODES, Mode, build_retrieval
-from khub.index.store import EmbeddingMismatchError, PassageStore, field_values, normalize_filters
+from khub.index.store import EmbeddingMismatchError, PassageStore, field_values
 from khub.index.stores import open_store
 from khub.settings import Settings
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
                  "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language")
-
-
-def _passes(meta: dict[str, Any], filters: dict[str, Any]) -> bool:
-    """Whether a passage's metadata satisfies ``filters`` (a swapped-in edition must, too)."""
-    return all(set(field_values(meta, f)) & {str(v) for v in values} for f, values in normalize_filters(filters).items())
 
 
 NO_EVIDENCE = "The indexed sources hold no evidence for this question."
@@ -116,28 +111,25 @@ class SearchService:
         out: dict = {}
         docs, language = self.retrieve(query, k, filters, mode, lang, collapse, out)
         hits = [result_dict(d) for d in docs]
-        no_match = not self.has_evidence(query, language, out["documents"], mode)
+        no_match = not self.has_evidence(query, language, out["documents"])
         return {
             "query": query, "query_language": language, "mode": mode, "filters": filters, "lang": lang,
             "collapse": collapse, "no_match": no_match, "results": [] if no_match else hits,
             "nearest": hits if no_match else [],
         }
 
-    def has_evidence(self, query: str, language: str | None, documents: list[Document],
-                     mode: Mode = "hybrid") -> bool:
+    def has_evidence(self, query: str, language: str | None, documents: list[Document]) -> bool:
         """Whether ``query`` and its retrieved ``documents`` clear the relevance floor
-        (:func:`khub.api.relevance.has_evidence` with the ``settings.no_match_*`` floors). The
-        bm25 mode has no sentence cosine, so there any BM25 hit of a query with known words counts."""
+        (:func:`khub.api.relevance.has_evidence` with the ``settings.no_match_*`` floors)."""
         s = self.settings
-        cosine_floor = 0.0 if mode == "bm25" else s.no_match_cosine
-        return bool(documents) and has_evidence(documents, self.store.known_share(query, language), cosine_floor,
-                                                s.no_match_coverage, s.no_match_known)
+        return has_evidence(documents, self.store.known_share(query, language), s.no_match_cosine,
+                            s.no_match_coverage, s.no_match_known)
 
     def retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
                   out: dict | None = None) -> tuple[list[Document], str]:
         """The ``k`` best passages for ``query``, translations collapsed (each shown in ``lang``,
-        else the query's language, when the store holds that edition and no language filter
-        is set: :func:`khub.index.collapse.collapse_translations`), highlights set.
+        else the query's language, when the store holds that edition and it passes ``filters``:
+        :func:`khub.index.collapse.collapse_translations`), highlights set.
 
         Retrieves 3k candidates when collapsing (so k groups remain). ``out``, when given,
         receives the retriever's output (``query_embedding``, ``query_language``); a
@@ -160,8 +152,8 @@ class SearchService:
             shown = {d.meta.get("translation_group") for d in docs if d.meta.get("language") == preferred}
             missing = [g for g in dict.fromkeys(groups)
                        if g not in shown and preferred in group_languages.get(g, set())]
-            editions = {g: [d for d in found if _passes(d.meta, filters)] for g, found in
-                        (self.store.group_editions(missing, preferred) if missing and preferred else {}).items()}
+            editions = {g: [d for d in found if d.meta.get("language") == preferred] for g, found in
+                        (self.store.group_editions(missing, filters) if missing and preferred else {}).items()}
             docs = collapse_translations(docs, preferred, group_languages, editions)
         return self._highlight(query, result, docs[:k]), result["query_language"]
 

@@ -28,7 +28,8 @@ SETS = ("crosslingual", "iccd_questions", "monolingual")
 
 def signals(service: SearchService, query: str, filters: dict) -> tuple[float, float, float]:
     out = service.run_retrieval(query, top_k=10, filters=filters)
-    return (*evidence(out["documents"]), service.store.known_share(query, out["query_language"]))
+    cosine, coverage = evidence(out["documents"])
+    return cosine or 0.0, coverage or 0.0, service.store.known_share(query, out["query_language"])
 
 
 def main() -> None:

@@ -403,14 +403,7 @@ class EmbeddedDocumentStore:
             return []
         q = np.asarray(query_embedding, dtype=np.float32)
         scores = self._matrix @ q
-        mask = self._has_vec.copy()
-        for field, values in normalize_filters(filters).items():
-            allowed = np.zeros(len(self._ids), dtype=bool)
-            for v in values:
-                rows = self._postings[field].get(v)
-                if rows is not None:
-                    allowed[rows] = True
-            mask &= allowed
+        mask = self._has_vec & self._filter_mask(filters)
         scores = np.where(mask, scores, -np.inf)
         k = min(top_k, int(mask.sum()))
         if k <= 0:
@@ -446,23 +439,33 @@ class EmbeddedDocumentStore:
         self._refresh()
         return {g: self._group_languages.get(g, set()) for g in groups}
 
-    def group_editions(self, groups: list[str], language: str | None = None) -> dict[str, list[Document]]:
-        """Per translation group: its passages (in ``language`` only, when given), in document
-        order; read from the filter postings, so no scan."""
+    def _filter_mask(self, filters: Filters | None) -> np.ndarray:
+        """Rows passing ``filters``, from the filter postings (all rows for no filters).
+
+        Raises:
+            InvalidRequestError: an unknown filter field (:func:`khub.index.store.normalize_filters`).
+        """
+        mask = np.ones(len(self._ids), dtype=bool)
+        for field, values in normalize_filters(filters).items():
+            allowed = np.zeros(len(self._ids), dtype=bool)
+            for v in values:
+                rows = self._postings[field].get(v)
+                if rows is not None:
+                    allowed[rows] = True
+            mask &= allowed
+        return mask
+
+    def group_editions(self, groups: list[str], filters: Filters | None = None) -> dict[str, list[Document]]:
+        """Per translation group: its passages that pass ``filters``, in document order; read
+        from the filter postings, so no scan."""
         self._refresh()
         by_group = self._postings.get("translation_group", {})
-        in_language = self._postings.get("language", {}).get(language) if language else None
-        if language and in_language is None:
-            return {}
+        mask = self._filter_mask(filters)
         rows: dict[str, list[int]] = {}
         for g in dict.fromkeys(groups):
             found = by_group.get(g)
-            if found is None:
-                continue
-            if in_language is not None:
-                found = np.intersect1d(found, in_language)
-            if len(found):
-                rows[g] = sorted(int(r) for r in found)
+            if found is not None and mask[found].any():
+                rows[g] = sorted(int(r) for r in found[mask[found]])
         docs = {d.id: d for d in self.get_documents([self._ids[r] for rs in rows.values() for r in rs],
                                                     with_embedding=False)}
         return {g: [docs[self._ids[r]] for r in rs if self._ids[r] in docs] for g, rs in rows.items()}

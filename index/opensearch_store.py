@@ -450,13 +450,11 @@ class OpenSearchDocumentStore:
         found = {b["key"]: {x["key"] for x in b["languages"]["buckets"]} for b in buckets}
         return {g: found.get(g, set()) for g in groups}
 
-    def group_editions(self, groups: list[str], language: str | None = None) -> dict[str, list[Document]]:
-        """Per translation group: its passages (in ``language`` only, when given), in document order."""
+    def group_editions(self, groups: list[str], filters: contract.Filters | None = None) -> dict[str, list[Document]]:
+        """Per translation group: its passages that pass ``filters``, in document order."""
+        must = [{"terms": {"translation_group": list(dict.fromkeys(groups))}}, *filter_clauses(filters)]
         if not groups or not self._has_index():
             return {}
-        must: list[dict[str, Any]] = [{"terms": {"translation_group": list(dict.fromkeys(groups))}}]
-        if language:
-            must.append({"term": {"language": language}})
         body = {"size": 10_000, "query": {"bool": {"filter": must}}}
         hits = self.client.search(index=self.index, body=body,
                                   _source_excludes=["embedding", "sentence_vectors", "terms"])["hits"]["hits"]

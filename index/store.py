@@ -269,9 +269,13 @@ class PassageStore(DocumentStore, Protocol):
         """Per translation group: the languages the store holds it in."""
         ...
 
-    def group_editions(self, groups: list[str], language: str | None = None) -> dict[str, list[Document]]:
-        """Per translation group: its passages (in ``language`` only, when given), in document
-        order, without embeddings; groups with none are left out."""
+    def group_editions(self, groups: list[str], filters: Filters | None = None) -> dict[str, list[Document]]:
+        """Per translation group: its passages that pass ``filters`` (``{field: value or [values]}``),
+        in document order, without embeddings; groups with none are left out.
+
+        Raises:
+            InvalidRequestError: an unknown filter field.
+        """
         ...
 
     def close(self) -> None:

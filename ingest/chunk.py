@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from khub.ingest.clean import join_cjk
 from khub.ingest.kinds import classify, lead_in
 from khub.ingest.tokens import TokenCounter
-from khub.text.sentences import split_sentences
+from khub.text.sentences import SENTENCE_END, split_sentences
 
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s*(\S.*?)\s*#*\s*$")
 _UN_HEADING = re.compile(r"^\s*(?:[IVXL]{1,5}|[一二三四五六七八九十]{1,3}|[A-Z])\s*[.．、]\s*\S")
 _MULTI_NUMBER_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,4}\.?\s*\S")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.．](?!\d)\s*(?=\S)")
-_SENTENCE_END = re.compile(r"[.!?;:。！？；：؟»\")”）]\s*$")
 _SUB_ITEM = re.compile(r"^\s*(?:\(?[a-z]\)|\((?:[ivx]{1,5}|[一二三四五六七八九十]{1,3})\))\s*\S")
 _SHORT_NUMBERED_HEADING_CHARS = 40
 _FOOTNOTE = re.compile(r"^\s*[¹²³⁴⁵⁶⁷⁸⁹⁰]+\s*\S")
@@ -71,7 +70,7 @@ def _is_heading(line: str, numbered_paragraphs: bool) -> str | None:
     if m:
         return m.group(1).strip()
     stripped = line.strip()
-    if len(stripped) > 160 or (_SENTENCE_END.search(stripped) and not stripped.endswith(")")):
+    if len(stripped) > 160 or (SENTENCE_END.search(stripped) and not stripped.endswith(")")):
         return None
     if _UN_HEADING.match(stripped) or _MULTI_NUMBER_HEADING.match(stripped):
         return stripped
@@ -111,7 +110,7 @@ def build_blocks(pages: list[str], numbered_paragraphs: bool, paged: bool) -> li
             if not line.strip():
                 # A blank line ends a block, except inside a numbered paragraph whose
                 # last sentence is unfinished (a page break in the middle of it).
-                if current and not (cur_para and not _SENTENCE_END.search(current[-1])):
+                if current and not (cur_para and not SENTENCE_END.search(current[-1])):
                     flush()
                 continue
             heading = _is_heading(line, numbered_paragraphs)

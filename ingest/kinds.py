@@ -29,7 +29,7 @@ import re
 
 from khub.kinds import APPARATUS, KINDS
 from khub.text.scripts import text_units
-from khub.text.sentences import split_sentences
+from khub.text.sentences import SENTENCE_END, split_sentences
 
 __all__ = ["APPARATUS", "KINDS", "classify", "lead_in"]
 
@@ -62,7 +62,6 @@ _BOILERPLATE = re.compile(
 )
 _LIST_ITEM = re.compile(r"^\s*(?:\(?[a-z]\)|\((?:[ivx]{1,5}|[一二三四五六七八九十]{1,3}|\d{1,2})\)|[•●▪◦·–—-]\s|\*\s)")
 _FOOTNOTE = re.compile(r"^\s*(?:[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\^\{?\d+\}?)\s*\S")
-_FINAL = re.compile(r"[.!?;:。！？；：؟»\"”)）]\s*$")
 _LEAD_IN = re.compile(r"[:：]\s*$")
 
 
@@ -92,7 +91,7 @@ def is_table_text(text: str) -> bool:
         lines = lines[1:]
     if len(lines) < 3:
         return False
-    cells = sum(1 for ln in lines if len(ln) < 40 and not _FINAL.search(ln))
+    cells = sum(1 for ln in lines if len(ln) < 40 and not SENTENCE_END.search(ln))
     return cells >= 0.7 * len(lines)
 
 
@@ -108,7 +107,7 @@ def classify(text: str, section: str | None = None) -> str:
         return "boilerplate"
     last_heading = (section or "").split(" — ")[-1]
     if _REFERENCE_SECTION.search(last_heading) or (
-            len(lines[0]) < 60 and _REFERENCE_SECTION.search(lines[0]) and not _FINAL.search(lines[0].rstrip(":："))):
+            len(lines[0]) < 60 and _REFERENCE_SECTION.search(lines[0]) and not SENTENCE_END.search(lines[0].rstrip(":："))):
         return "reference"
     if is_reference_text(text):
         return "reference"
@@ -124,7 +123,7 @@ def classify(text: str, section: str | None = None) -> str:
         return "footnote"
     if _LIST_ITEM.match(lines[0]):
         return "list_item"
-    if len(lines) == 1 and text_units(lines[0]) <= 12 and not _FINAL.search(lines[0]):
+    if len(lines) == 1 and text_units(lines[0]) <= 12 and not SENTENCE_END.search(lines[0]):
         return "heading"
     return "body"
 

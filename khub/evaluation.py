@@ -39,23 +39,33 @@ class Qrel:
     filters: dict[str, Any]
 
 
+def _read_jsonl(path: Path, make: Callable[[dict[str, Any], int], Any], what: str) -> list[Any]:
+    """``make(object, line number)`` for every non-blank line of a JSON Lines file.
+
+    Raises:
+        ValueError: a line that is not JSON or that ``make`` rejects (KeyError/TypeError),
+            naming the file and line.
+    """
+    out = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(make(json.loads(line), lineno))
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}:{lineno}: bad {what} line ({type(err).__name__}: {err})") from err
+    return out
+
+
 def load_qrels(path: Path) -> list[Qrel]:
     """Read a qrels JSONL file.
 
     Raises:
         ValueError: a line that is not JSON or lacks ``query``/``relevant_text`` (names the line).
     """
-    qrels = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            qrels.append(Qrel(id=str(obj.get("id", lineno)), query=obj["query"], language=obj.get("language", "?"),
-                              relevant_text=list(obj["relevant_text"]), filters=obj.get("filters") or {}))
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path}:{lineno}: bad qrels line ({type(err).__name__}: {err})") from err
-    return qrels
+    return _read_jsonl(path, lambda obj, lineno: Qrel(
+        id=str(obj.get("id", lineno)), query=obj["query"], language=obj.get("language", "?"),
+        relevant_text=list(obj["relevant_text"]), filters=obj.get("filters") or {}), "qrels")
 
 
 def gains(texts: list[str], relevant: list[str]) -> list[int]:
@@ -134,16 +144,8 @@ def load_answer_questions(path: Path) -> list[AnswerQuestion]:
     Raises:
         ValueError: a line that is not JSON or lacks a field, naming the file and line.
     """
-    out = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            out.append(AnswerQuestion(row["id"], row["question"], row["language"], row["gold_span"]))
-        except (json.JSONDecodeError, KeyError) as err:
-            raise ValueError(f"{path}:{lineno}: not an answer question ({err})") from err
-    return out
+    return _read_jsonl(path, lambda row, _: AnswerQuestion(row["id"], row["question"], row["language"],
+                                                           row["gold_span"]), "answer question")
 
 
 def evaluate_answers(questions: list[AnswerQuestion], ask: Callable[[str], dict[str, Any]],

@@ -24,6 +24,9 @@ ABBREVIATIONS = frozenset({
     "dec", "env", "sci", "j", "int", "nat", "res", "doc", "cit", "ibid", "resp", "approx", "min", "max",
     "п", "ст", "см", "т.е", "т.д", "т.п", "др", "г", "гг", "рис", "табл", "стр",
 })
+#: A line that ends a sentence, clause or lead-in (final punctuation, colon, semicolon, closing quote
+#: or bracket): the chunker's test for a finished paragraph and the passage-kind test for a heading.
+SENTENCE_END = re.compile(r"[.!?;:。！？；：؟»\"”)）]\s*$")
 _WORD_BEFORE = re.compile(r"(\S+)\.$")
 _INITIAL = re.compile(r"^(?:[A-ZА-ЯЁ][a-zа-яё]?\.)+[A-ZА-ЯЁ][a-zа-яё]?$|^[A-HJ-ZА-ЯЁ]$")  # a lone "I." is more often a Roman numeral
 
