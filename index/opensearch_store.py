@@ -461,7 +461,7 @@ class OpenSearchDocumentStore:
         out: dict[str, list[Document]] = {}
         for hit in hits:
             doc = self._hit_to_document(hit)
-            out.setdefault(doc.meta.get("translation_group"), []).append(doc)
+            out.setdefault(doc.meta.get("translation_group") or "", []).append(doc)
         order = lambda d: (d.meta.get("doc_id") or "", d.meta.get("position") or 0)  # noqa: E731
         return {g: sorted(docs, key=order) for g, docs in out.items()}
 
