@@ -10,23 +10,91 @@ in the form each community cites it:
   (``Orr, B.J.; Cowie, A.L. (2017). Scientific conceptual framework ..., p. 12. doi:10...``).
 * WOCAT practices: the QCAT code, name, country and URL, as WOCAT cites its database
   (``WOCAT SLM database, technologies_1724: Contour Trench Bund (Afghanistan), On-site impacts. https://...``).
+* The Convention: article, paragraph and sub-paragraph, in its annexes with the annex
+  number, as UNCCD decisions cite it (``UNCCD, art. 20, para. 2(c)``;
+  ``UNCCD, annex I, art. 14, para. 1``).
+* The PRAIS reporting manual: chapter – numbered section – paragraph (the manual does
+  not number paragraphs: the n-th paragraph of the section, counted at ingest by
+  :mod:`khub.ingest.locators`) – page where known.
 * Anything else: title, section, paragraph, page.
 
+Reference-list entries are cited as such (``reference list, entry 3``), and a note that
+belongs to a paragraph as ``note to para. 34``: never as if they were the paragraph.
+Titles and headings are shortened at a word boundary (:func:`khub.text.scripts.clip`).
 Only metadata that was extracted is printed; nothing is guessed.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from khub.text.scripts import clip
 
-def _locator(meta: dict[str, Any]) -> list[str]:
-    parts = []
-    if meta.get("paragraph"):
-        parts.append(f"para. {meta['paragraph']}")
+#: Longest chapter or section heading printed in a citation, in characters.
+HEADING_CHARS = 72
+_ITEM_LABEL = re.compile(r"^\s*\(?([a-z]|[ivx]{1,5})\)\s")
+_MANUAL_PREFIX = "PRAIS reporting manual — "
+
+
+def _paragraph(meta: dict[str, Any], text: str | None) -> list[str]:
+    """The paragraph locator: ``para. N`` (with ``(c)`` for a sub-paragraph list item),
+    ``reference list[, entry N]`` or ``note to para. N`` by passage kind."""
+    para, kind = meta.get("paragraph"), meta.get("kind")
+    if kind in ("reference", "footnote"):
+        if para and text and re.match(rf"\s*{re.escape(str(para))}[.．]", text):
+            return [f"reference list, entry {para}"]
+        if para:
+            return [f"note to para. {para}"]
+        return ["reference list" if kind == "reference" else "note"]
+    if not para:
+        return []
+    label = _ITEM_LABEL.match(text or "") if kind == "list_item" else None
+    return [f"para. {para}({label.group(1)})" if label else f"para. {para}"]
+
+
+def _locator(meta: dict[str, Any], text: str | None = None) -> list[str]:
+    parts = _paragraph(meta, text)
     if meta.get("page"):
         parts.append(f"p. {meta['page']}")
     return parts
+
+
+def _convention(meta: dict[str, Any], text: str | None) -> str:
+    parts = ["UNCCD"]
+    if meta.get("annex"):
+        parts.append(f"annex {meta['annex']}")
+    if meta.get("article"):
+        parts.append(f"art. {meta['article']}")
+        paragraph = _paragraph(meta, text)
+        if not meta.get("paragraph") and meta.get("kind") == "list_item":
+            label = _ITEM_LABEL.match(text or "")
+            paragraph = [f"subpara. ({label.group(1)})"] if label else []
+        parts.extend(paragraph)
+    else:
+        parts.append(meta.get("section") and clip(meta["section"].split(" — ")[-1], HEADING_CHARS) or "preamble")
+    return ", ".join(parts)
+
+
+def _outlined(meta: dict[str, Any], text: str | None) -> str:
+    """``document – chapter – numbered section – para. n – p. N`` for the manual and
+    other documents with numbered sections."""
+    title = meta.get("title") or meta.get("path") or "untitled"
+    if title.startswith(_MANUAL_PREFIX):
+        parts = [_MANUAL_PREFIX.removesuffix(" — "), clip(title[len(_MANUAL_PREFIX):], HEADING_CHARS)]
+    else:
+        parts = [clip(title, 2 * HEADING_CHARS)]
+    number, heading = meta.get("section_number"), meta.get("section_title")
+    # a one-level number is the chapter itself, already named by the title
+    if heading and (number is None or "." in number) and heading != title.removeprefix(_MANUAL_PREFIX):
+        parts.append(clip(heading, HEADING_CHARS))
+    if meta.get("kind") == "reference":
+        parts.append("reference list")
+    elif meta.get("section_paragraph"):
+        parts.append(f"para. {meta['section_paragraph']}")
+    if meta.get("page"):
+        parts.append(f"p. {meta['page']}")
+    return " – ".join(parts)
 
 
 def _authors(authors: Any) -> str | None:
@@ -38,18 +106,21 @@ def _authors(authors: Any) -> str | None:
     return "; ".join(names) if len(names) <= 3 else f"{names[0]} et al."
 
 
-def format_citation(meta: dict[str, Any]) -> str:
+def format_citation(meta: dict[str, Any], text: str | None = None) -> str:
     """The citation string of a passage from its metadata (see the module docstring).
 
     Args:
         meta: passage metadata as stored at ingest (source, title, symbol, paragraph, page,
-            year, section, and per source: body/session, authors/doi, qcat_code/country/url).
+            year, section, kind, and per source: body/session, authors/doi,
+            qcat_code/country/url, article/annex, section_number/section_title/section_paragraph).
+        text: the passage text, for the sub-paragraph letter of a list item (``(c)``) and
+            the entry number of a reference; optional.
 
     Returns:
         A one-line citation; never empty (falls back to the file path).
     """
     source = meta.get("source")
-    title = meta.get("title") or meta.get("path") or "untitled"
+    title = clip(meta.get("title") or meta.get("path") or "untitled", 200)
     year = f" ({meta['year']})" if meta.get("year") else ""
     if source == "iccd":
         if meta.get("symbol"):
@@ -57,12 +128,16 @@ def format_citation(meta: dict[str, Any]) -> str:
         else:
             session = " ".join(str(x) for x in (meta.get("body"), meta.get("session")) if x)
             head = f"{session}: {title}" if session else title
-        return ", ".join([head, *_locator(meta)]) + year
+        return ", ".join([head, *_locator(meta, text)]) + year
+    if source == "convention":
+        return _convention(meta, text)
+    if source == "manual":
+        return _outlined(meta, text)
     if source == "spi":
         authors = _authors(meta.get("authors"))
         head = f"{authors}{year}. {title}" if authors else f"{title}{year}"
-        text = ", ".join([head, *_locator(meta)])
-        return f"{text}. doi:{meta['doi']}" if meta.get("doi") else text
+        line = ", ".join([head, *_locator(meta, text)])
+        return f"{line}. doi:{meta['doi']}" if meta.get("doi") else line
     if source == "wocat":
         code = f", {meta['qcat_code']}" if meta.get("qcat_code") else ""
         country = f" ({meta['country']})" if meta.get("country") else ""
@@ -74,4 +149,4 @@ def format_citation(meta: dict[str, Any]) -> str:
     parts = [title + year]
     if section and section != title:
         parts.append(section.split(" — ")[-1])
-    return ", ".join(parts + _locator(meta))
+    return ", ".join(parts + _locator(meta, text))

@@ -68,6 +68,10 @@ class CitedPassage(_Open):
     path: str | None = None
     url: str | None = None
     section: str | None = None
+    article: str | None = Field(default=None, description="the Convention: article number")
+    annex: str | None = Field(default=None, description="the Convention: annex number (Roman), None in the main text")
+    section_number: str | None = Field(default=None, description="numbered section in force (``1.1.3``)")
+    section_paragraph: int | None = Field(default=None, description="n-th paragraph of that section (counted)")
 
 
 class SearchHit(CitedPassage):

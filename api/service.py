@@ -22,7 +22,8 @@ from khub.index.stores import open_store
 from khub.settings import Settings
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
-                 "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language")
+                 "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language",
+                 "article", "annex", "section_number", "section_paragraph")
 
 
 NO_EVIDENCE = "The indexed sources hold no evidence for this question."
@@ -32,7 +33,7 @@ def result_dict(doc: Document) -> dict[str, Any]:
     """A search hit as returned by ``GET /search``: id, text, score, ``citation``
     (:func:`khub.api.citation.format_citation`) and the metadata it is made of."""
     out = {"id": doc.id, "text": doc.content, "score": round(float(doc.score or 0.0), 6),
-           "citation": format_citation(doc.meta)}
+           "citation": format_citation(doc.meta, doc.content)}
     out.update({f: doc.meta.get(f) for f in RESULT_FIELDS})
     return out
 
@@ -236,7 +237,7 @@ class SearchService:
         members = sorted(members, key=lambda d: (d.meta.get("language") or "", d.meta.get("position") or 0))
         return {"id": passage_id, "translation_group": group, "editions": [
             {"id": d.id, "language": d.meta.get("language"), "text": d.content,
-             "citation": format_citation(d.meta)} for d in members]}
+             "citation": format_citation(d.meta, d.content)} for d in members]}
 
     def stats(self) -> dict[str, Any]:
         """What ``GET /stats`` returns: see :func:`store_stats`."""

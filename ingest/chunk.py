@@ -6,7 +6,7 @@ Rules (issue #2):
   paragraph alone exceeds ``max_tokens``; then it is split at sentence
   boundaries and every part keeps ``paragraph="41"``.
 * Headings (UN chapter headings ``一.``/``II.``/``A.``, multi-level numbers
-  ``1.1.2.``, Markdown ``#``) are not passages: they become the ``section``
+  ``1.1.2.`` or ``1-1-2``, Markdown ``#``) are not passages: they become the ``section``
   metadata of the passages below them. Consecutive headings are joined with
   " — " (``Article 2 — Objective``).
 * A numbered paragraph that runs across a page break (its text does not end
@@ -27,7 +27,8 @@ from khub.text.sentences import SENTENCE_END, split_sentences
 
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s*(\S.*?)\s*#*\s*$")
 _UN_HEADING = re.compile(r"^\s*(?:[IVXL]{1,5}|[一二三四五六七八九十]{1,3}|[A-Z])\s*[.．、]\s*\S")
-_MULTI_NUMBER_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,4}\.?\s*\S")
+#: ``1.1.2.`` and, as the Arabic edition of the manual prints them, ``1-1-2``.
+_MULTI_NUMBER_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2}){1,4}\.?\s*\S|^\s*\d{1,2}(?:-\d{1,2}){1,4}\s+\S")
 _NUMBERED = re.compile(r"^\s*(\d{1,3})[.．](?!\d)\s*(?=\S)")
 _SUB_ITEM = re.compile(r"^\s*(?:\(?[a-z]\)|\((?:[ivx]{1,5}|[一二三四五六七八九十]{1,3})\))\s*\S")
 _SHORT_NUMBERED_HEADING_CHARS = 40
@@ -52,7 +53,9 @@ class Chunk:
     ``page`` is 1-based (None for unpaged text), ``paragraph`` the ICCD/Convention
     paragraph number as a string, ``position`` the 0-based index in the document,
     ``kind`` one of :data:`khub.ingest.kinds.KINDS` and ``lead_in`` the sentence that
-    introduces a list item (:func:`khub.ingest.kinds.lead_in`).
+    introduces a list item (:func:`khub.ingest.kinds.lead_in`), ``block`` the 0-based index
+    of the paragraph block it comes from (the parts of a split paragraph share it; used to
+    count paragraphs in :mod:`khub.ingest.locators`).
     """
 
     text: str
@@ -62,6 +65,7 @@ class Chunk:
     position: int
     kind: str = "body"
     lead_in: str | None = None
+    block: int = 0
 
 
 def _is_heading(line: str, numbered_paragraphs: bool) -> str | None:
@@ -237,10 +241,10 @@ def chunk_pages(
     """
     blocks = _merge_tiny(build_blocks(pages, numbered_paragraphs, paged), count)
     chunks: list[Chunk] = []
-    for block in blocks:
+    for block_no, block in enumerate(blocks):
         texts = [block.text] if count(block.text) <= max_tokens else _split_long(block.text, max_tokens, count)
         for text in texts:
             kind = classify(text, block.section)
             intro = lead_in([c.text for c in chunks[-12:] if c.section == block.section]) if kind == "list_item" else None
-            chunks.append(Chunk(text, block.page, block.paragraph, block.section, len(chunks), kind, intro))
+            chunks.append(Chunk(text, block.page, block.paragraph, block.section, len(chunks), kind, intro, block_no))
     return chunks

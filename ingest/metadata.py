@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from khub.text.scripts import clip
+
+#: Longest stored title, in characters.
+TITLE_CHARS = 200
+
 SOURCES = ("iccd", "manual", "convention", "wocat", "spi")
 
 _SYMBOL = re.compile(r"\bICCD/(?:COP|CRIC|CST)\(\d{1,2}\)(?:/[A-Z]{1,4})*(?:/\d{1,3}(?:/Add\.\d+)?)?")
@@ -68,20 +73,21 @@ def find_title(text: str, path: Path, source: str) -> str:
 
     ICCD documents: the line before "Note by the secretariat" (in any of the six
     languages). Others: the first non-empty line, with Markdown ``#`` removed.
-    Fallback: the file name stem. Truncated to 200 characters.
+    Fallback: the file name stem. At most :data:`TITLE_CHARS` characters, never cut
+    mid-word (:func:`khub.text.scripts.clip`).
     """
     lines = [ln.strip().lstrip("#").strip() for ln in text.split("\n")]
     lines = [ln for ln in lines if ln]
     if source == "iccd":
         for i, line in enumerate(lines):
             if any(line.startswith(marker) for marker in _NOTE_MARKERS) and i > 0:
-                return lines[i - 1][:200]
+                return clip(lines[i - 1], TITLE_CHARS)
     if source != "iccd" and lines:
         title = lines[0]
         if source == "manual":
             title = f"PRAIS reporting manual — {title}"
-        return title[:200]
-    return path.stem.replace("_", " ").replace("-", " ")[:200]
+        return clip(title, TITLE_CHARS)
+    return clip(path.stem.replace("_", " ").replace("-", " "), TITLE_CHARS)
 
 
 _BODY_WORDS = (

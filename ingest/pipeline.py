@@ -20,11 +20,13 @@ from haystack import Document
 from khub.ingest.chunk import chunk_pages
 from khub.ingest.clean import clean_pages
 from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
-from khub.ingest.metadata import classify_source, find_symbol, find_title, iccd_metadata
+from khub.ingest.locators import outline_locators
+from khub.ingest.metadata import TITLE_CHARS, classify_source, find_symbol, find_title, iccd_metadata
 from khub.ingest.tokens import TokenCounter
 from khub.ingest.translations import iccd_group, manual_groups
 from khub.ingest.wocat import load_record_file
 from khub.text.language import detect_language
+from khub.text.scripts import clip
 
 
 @dataclass
@@ -142,7 +144,7 @@ def publication_metadata(path: Path, pages: list[str]) -> dict:
     if year is None:
         m = _YEAR.search(first)
         year = int(m.group(1)) if m else None
-    return {"title": title[:200] if title else None, "year": year}
+    return {"title": clip(title, TITLE_CHARS) if title else None, "year": year}
 
 
 def load_document(path: Path) -> SourceDocument:
@@ -197,7 +199,8 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
     Every passage carries: source, title, symbol, language (detected on the
     passage, falling back to the document's), doc_language, page, paragraph,
     section, path, content_hash, doc_id, position, kind and lead_in (:mod:`khub.ingest.kinds`),
-    translation_group
+    the outline locators of its source (article/annex, section number/paragraph:
+    :mod:`khub.ingest.locators`), translation_group
     (:mod:`khub.ingest.translations`; None when the passage has no known translation).
     """
     numbered = doc.meta["source"] in ("iccd", "convention", "spi")
@@ -207,8 +210,9 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
     else:
         groups = [iccd_group(doc.meta.get("symbol"), c.paragraph) if doc.meta["source"] == "iccd" else None
                   for c in chunks]
+    locators = outline_locators(chunks, doc.meta["source"])
     passages = []
-    for chunk, group in zip(chunks, groups):
+    for chunk, group, located in zip(chunks, groups, locators):
         meta = {
             **doc.meta,
             "doc_language": doc.meta["language"],
@@ -222,6 +226,7 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
             "kind": chunk.kind,
             "lead_in": chunk.lead_in,
             "translation_group": group,
+            **located,
         }
         passages.append(Document(id=f"{doc.doc_id}:{chunk.position}", content=chunk.text, meta=meta))
     return passages

@@ -30,3 +30,26 @@ def text_units(text: str) -> int:
     cjk = len(CJK_CHAR.findall(text))
     words = sum(1 for w in _LETTER_WORD.findall(text) if not CJK_CHAR.search(w))
     return cjk + words
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters without cutting a word: at the last
+    space (or CJK character, where words are not spaced) that fits, with "…" appended
+    when anything was cut. A first word longer than ``limit`` is cut at ``limit - 1``.
+
+    Raises:
+        ValueError: ``limit`` < 2.
+    """
+    if limit < 2:
+        raise ValueError(f"clip limit must be at least 2, got {limit}")
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if text[limit - 1].isspace() or CJK_CHAR.match(text[limit - 1]) or CJK_CHAR.match(head[-1]):
+        cut = len(head)
+    else:
+        cut = head.rfind(" ")
+        if cut <= 0:
+            cut = len(head)
+    return head[:cut].rstrip(" ,;:—–-") + "…"
