@@ -35,7 +35,7 @@ class AskRequest(FilterFields):
     """Body of ``POST /ask``."""
 
     question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
-    k: int = Field(default=5, ge=1, le=20, description="passages to draw the answer from")
+    k: int | None = Field(default=None, ge=1, le=20, description="passages to draw the answer from (default: the answer_passages setting, 10)")
     lang: str | None = Field(default=None, description="language to quote passages in where the store holds that "
                              "edition (default: the question's)")
 

@@ -249,7 +249,7 @@ def _evaluate_answers(path: Path, as_json: bool, save: Path | None) -> None:
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="a question, in any of the six UN languages"),
-    k: int = typer.Option(5, "--k", "-k", min=1, max=20, help="passages to draw the answer from"),
+    k: Optional[int] = typer.Option(None, "--k", "-k", min=1, max=20, help="passages to draw the answer from (default: KHUB_ANSWER_PASSAGES, 10)"),
     language: Optional[str] = LanguageOpt,
     source: Optional[str] = SourceOpt,
     symbol: Optional[str] = SymbolOpt,

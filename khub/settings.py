@@ -62,6 +62,10 @@ class Settings(BaseSettings):
             "See document ICCD/COP(15)/19" does not outrank whole paragraphs. 20 / 0.5
             raised ICCD-question MRR@10 0.727 -> 0.746 and changed no set for the worse.
         answer_sentences: how many sentences an extractive answer keeps.
+        answer_passages: passages an answer draws its sentences from: 10, one results page,
+            so the answer quotes what the reader would see. On bench/qrels/answers.jsonl
+            with RRF sentence scoring, 5 -> 10 raised the gold span found on the tuning half
+            0.846 -> 0.923 and left the test half at 0.72.
         qcat_api_url / qcat_token: the WOCAT QCAT API v2 root and token for ``khub ingest wocat``.
     """
 
@@ -96,7 +100,7 @@ class Settings(BaseSettings):
     short_passage_power: float = Field(default=0.5, ge=0)
 
     answer_sentences: int = Field(default=3, ge=1, le=10)
-    answer_passages: int = Field(default=5, ge=1, le=20)
+    answer_passages: int = Field(default=10, ge=1, le=20)
 
     ingest_ignore: list[str] = ["README*", "SOURCES*", ".*", "*.meta.json", "segments_aligned*.jsonl"]
 

@@ -49,3 +49,13 @@ def test_kind_filter_returns_reference_lists_that_general_queries_rank_lower(ser
     assert refs["results"] and all(r["kind"] == "reference" for r in refs["results"])
     general = service.search("Good Practice Guidance SDG indicator 15.3.1", k=5)["results"]
     assert general[0]["kind"] not in APPARATUS
+
+
+def test_a_definition_in_a_lower_ranked_passage_is_quoted(service):
+    # the first passages are about false positives of productivity; the definition is in the third
+    answer = service.ask("Что такое продуктивность земли?")
+    assert any(s["text"].startswith("Продуктивность земли — это биологическая продуктивная способность")
+               for s in answer["sentences"])
+    ranks = [next(i for i, p in enumerate(answer["passages"]) if p["id"] == s["passage_id"])
+             for s in answer["sentences"]]
+    assert ranks == sorted(ranks), "statements are shown in reading order"
