@@ -328,6 +328,30 @@ class EmbeddedDocumentStore:
                 raise
         return written
 
+    def update_meta(self, changes: dict[str, dict[str, Any]]) -> int:
+        """Merge ``{passage id: {field: value}}`` into the passages' metadata, in one
+        transaction; the filter postings follow (:meth:`_commit`). Returns how many were updated."""
+        if not changes:
+            return 0
+        with self._lock:
+            try:
+                updated = []
+                ids = list(changes)
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for pid, meta, terms in self._db.execute(
+                            f"SELECT id, meta, bm25_terms FROM passages WHERE id IN ({marks})", chunk).fetchall():
+                        merged = {**json.loads(meta), **changes[pid]}
+                        updated.append((json.dumps(merged, ensure_ascii=False), pid))
+                        self._upserts[pid] = (merged, terms)
+                self._db.executemany("UPDATE passages SET meta=? WHERE id=?", updated)
+                self._commit()
+            except BaseException:
+                self._rollback()
+                raise
+        return len(updated)
+
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and all its passages."""
         with self._lock:

@@ -3,12 +3,15 @@
 For each file: unchanged content hash -> nothing is written; otherwise the file is
 converted, cleaned and chunked (:mod:`khub.ingest.pipeline`), its passages embedded and
 stored as one unit (:meth:`EmbeddedDocumentStore.replace_document`). A file that
-fails is reported with its reason and the run goes on.
+fails is reported with its reason and the run goes on. After the files, the language
+editions of the documents written are aligned into translation groups
+(:func:`khub.index.align.align_stored_editions`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 from haystack import Document
 
+from khub.index.align import align_stored_editions
 from khub.index.embedders import embed_batch
 from khub.index.store import EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
@@ -26,6 +30,7 @@ from khub.settings import Settings
 from khub.text.sentences import split_sentences, strip_label
 
 REPORT_NAME = "ingest-report.json"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,6 +103,10 @@ def ingest_paths(
             on_file(result)
     if prune:
         results += _prune(paths, {path_key(p) for p in files}, store)
+    if settings.align_editions:
+        written = [r.path for r in results if r.status in ("indexed", "replaced")]
+        for family, n in align_stored_editions(store, written).items():
+            logger.info("aligned the editions of %s: %d passages changed translation group", family, n)
     write_report(Path(settings.data_dir), results)
     return results
 

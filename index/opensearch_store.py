@@ -295,6 +295,22 @@ class OpenSearchDocumentStore:
         self._bump()
         return len(actions)
 
+    def update_meta(self, changes: dict[str, dict[str, Any]]) -> int:
+        """Merge ``{passage id: {field: value}}`` into the passages' metadata with partial
+        updates (``meta`` and the top-level filter fields). Returns how many were updated."""
+        if not changes or not self._has_index():
+            return 0
+        docs = self.get_documents(list(changes), with_embedding=False)
+        actions = []
+        for doc in docs:
+            meta = {**(doc.meta or {}), **changes[doc.id]}
+            fields = {f: contract.field_values(meta, f) for f in contract.FILTER_FIELDS}
+            actions.append({"_op_type": "update", "_index": self.index, "_id": doc.id,
+                            "doc": {"meta": meta, **fields}})
+        self._bulk(actions)
+        self._bump()
+        return len(actions)
+
     def delete_documents(self, document_ids: list[str]) -> None:
         """Delete passages by id (unknown ids are ignored)."""
         if document_ids and self._has_index():

@@ -227,6 +227,12 @@ class PassageStore(DocumentStore, Protocol):
         """Store a file's passages and record as one unit; stale passages of ``doc_id`` go."""
         ...
 
+    def update_meta(self, changes: dict[str, dict[str, Any]]) -> int:
+        """Merge ``{passage id: {field: value}}`` into stored passages' metadata (text, vectors
+        and BM25 terms unchanged; filters see the new values). Unknown ids are ignored.
+        Returns the number of passages updated."""
+        ...
+
     def delete_document(self, doc_id: str) -> None:
         """Remove a document record and all its passages."""
         ...

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
             "See document ICCD/COP(15)/19" does not outrank whole paragraphs. 20 / 0.5
             raised ICCD-question MRR@10 0.727 -> 0.746 and changed no set for the worse.
         answer_sentences: how many sentences an extractive answer keeps.
+        align_editions: after an ingest, align the language editions of the documents written
+            (same file in sibling language folders) into translation groups
+            (:mod:`khub.index.align`); groups from ICCD symbols or alignment files are kept.
         answer_passages: passages an answer draws its sentences from: 10, one results page,
             so the answer quotes what the reader would see. On bench/qrels/answers.jsonl
             with RRF sentence scoring, 5 -> 10 raised the gold span found on the tuning half
@@ -102,6 +105,7 @@ class Settings(BaseSettings):
     answer_sentences: int = Field(default=3, ge=1, le=10)
     answer_passages: int = Field(default=10, ge=1, le=20)
 
+    align_editions: bool = True
     ingest_ignore: list[str] = ["README*", "SOURCES*", ".*", "*.meta.json", "segments_aligned*.jsonl"]
 
     qcat_api_url: str = "https://qcat.wocat.net/en/api/v2/"

@@ -137,6 +137,19 @@ def test_sentence_vectors_and_translation_groups(open_store):
     assert store.group_languages(["g1", "nope"]) == {"g1": {"en", "zh"}, "nope": set()}
 
 
+def test_update_meta_moves_a_passage_between_groups_and_filters_follow(open_store):
+    store = open_store()
+    store.replace_document("d1", "a.txt", "h", {}, [_doc("d1:0", "First.", translation_group="g1")])
+    store.replace_document("d2", "b.txt", "h", {}, [_doc("d2:0", "第一。", lang="zh", doc_id="d2")])
+    assert store.update_meta({"d2:0": {"translation_group": "g1"}, "unknown": {"x": 1}}) == 1
+    assert store.group_languages(["g1"]) == {"g1": {"en", "zh"}}
+    assert [d.id for d in store.bm25_retrieval("第一", "zh", {"translation_group": "g1"})] == ["d2:0"]
+    [doc] = store.get_documents(["d2:0"])
+    assert doc.meta["translation_group"] == "g1" and doc.meta["language"] == "zh" and doc.content == "第一。"
+    store.update_meta({"d2:0": {"translation_group": None}})
+    assert store.group_languages(["g1"]) == {"g1": {"en"}}
+
+
 def test_refuses_to_mix_embedding_models_and_reset_forgets_the_model(open_store):
     store = open_store(embedding_model="model-a")
     store.write_documents([_doc("a", "text")])
