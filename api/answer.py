@@ -21,9 +21,9 @@ Which sentences (:func:`rank_sentences`, :func:`select_sentences`):
   ``bench/qrels/answers.jsonl``, tuning/test halves: the previous product of relative
   passage score and within-passage cosine found the gold span in 0.808/0.680.)
 * The relative cut-off: a sentence is quoted only when its cosine reaches
-  :data:`RELATIVE_FLOOR` of the best sentence's overall, or of the best sentence's in its
-  own passage (a well-ranked passage's main sentence stays eligible even when the
-  encoder prefers a short sentence elsewhere: "What is the objective of the Convention?"
+  :data:`RELATIVE_FLOOR` of the best sentence's overall or, in the first passage, of the
+  best sentence's of that passage (the top passage's main sentence stays eligible even
+  when the encoder prefers a short sentence elsewhere: "What is the objective of the Convention?"
   gives article 2's sentence 0.19 and "The Conference of the Parties is the supreme body
   of the Convention." 0.52). So a short answer is preferred to one padded with sentences
   that are neither close to the question nor the point of their passage. Near-duplicates
@@ -92,13 +92,17 @@ class ScoredSentence:
 def is_statement(sentence: str) -> bool:
     """True when ``sentence`` can be quoted as a statement: it ends like a sentence (``.``,
     ``。``, or ``;`` of a list item), is not a question, not a lead-in ending in a colon,
-    has at least :data:`MIN_STATEMENT_UNITS` words, and is not a footnote, link or
-    bibliographic line."""
+    has at least :data:`MIN_STATEMENT_UNITS` words, is not table cells run together (three
+    or more lines, the median line shorter than :data:`MIN_STATEMENT_UNITS` words), and is
+    not a footnote, link or bibliographic line."""
     s = sentence.strip()
     if not _FINAL.search(s) or _QUESTION.search(s):
         return False
     if text_units(strip_label(s)) < MIN_STATEMENT_UNITS:
         return False
+    lines = [ln for ln in s.split("\n") if ln.strip()]
+    if len(lines) >= 3 and sorted(text_units(ln) for ln in lines)[len(lines) // 2] < MIN_STATEMENT_UNITS:
+        return False  # table cells flattened into one "sentence": most lines are a few words
     return not (_FOOTNOTE.match(s) or _URL.search(s) or _CITATION_LINE.search(s))
 
 
@@ -159,15 +163,15 @@ def select_sentences(ranked: list[ScoredSentence], n: int, floor: float | None =
     in reading order (passage rank, then offset in the passage).
 
     The cut-off (module docstring): cosine at least ``floor`` (default :data:`RELATIVE_FLOOR`
-    times the best cosine in ``ranked``), or at least :data:`RELATIVE_FLOOR` of the best
-    cosine in the sentence's own passage."""
+    times the best cosine in ``ranked``), or, in the first passage, at least
+    :data:`RELATIVE_FLOOR` of that passage's best cosine."""
     if not ranked:
         return []
     floor = RELATIVE_FLOOR * max(s.similarity for s in ranked) if floor is None else floor
     chosen: list[ScoredSentence] = []
     seen = list(exclude or [])
     for s in ranked:
-        if s.similarity < floor and s.within < RELATIVE_FLOOR:
+        if s.similarity < floor and not (s.rank == 0 and s.within >= RELATIVE_FLOOR):
             continue
         if any(s.text == o.text or float(s.vector @ o.vector) >= DUPLICATE_COSINE for o in seen):
             continue

@@ -245,6 +245,6 @@ def chunk_pages(
         texts = [block.text] if count(block.text) <= max_tokens else _split_long(block.text, max_tokens, count)
         for text in texts:
             kind = classify(text, block.section)
-            intro = lead_in([c.text for c in chunks[-12:] if c.section == block.section]) if kind == "list_item" else None
+            intro = lead_in([c.text for c in chunks[-12:] if c.section == block.section], text) if kind == "list_item" else None
             chunks.append(Chunk(text, block.page, block.paragraph, block.section, len(chunks), kind, intro, block_no))
     return chunks

@@ -128,22 +128,42 @@ def classify(text: str, section: str | None = None) -> str:
     return "body"
 
 
-def lead_in(previous_texts: list[str]) -> str | None:
+def _label_kind(line: str) -> str | None:
+    """The kind of an item label: ``letter`` (``b)``), ``roman`` (``(ii)``), ``number``, ``bullet``."""
+    m = _LIST_ITEM.match(line)
+    if not m:
+        return None
+    label = m.group(0).strip()
+    if re.fullmatch(r"\(?[a-z]\)", label) and label.strip("()") not in "ivx":
+        return "letter"
+    if re.fullmatch(r"\((?:[ivx]{1,5}|[一二三四五六七八九十]{1,3})\)|\(?[ivx]\)", label):
+        return "roman"
+    if re.fullmatch(r"\(\d{1,2}\)", label):
+        return "number"
+    return "bullet"
+
+
+def lead_in(previous_texts: list[str], item: str | None = None) -> str | None:
     """The lead-in of a list item: the last sentence of the nearest preceding passage that
     ends with a colon (``"The Conference of the Parties decides to:"``), looking back over
-    sibling items; an item of a nested list gets the item that introduces it. None when a
+    sibling items; an item of a nested list gets the item that introduces it, while an
+    item whose label is of the same kind as that introducing item (``d)`` after
+    ``b) ... aimed at: (i) ...``) is its sibling and looks further back. None when a
     non-item passage that does not end with a colon comes first.
 
     Args:
         previous_texts: texts of the passages before the list item, nearest last.
+        item: the list item's own text, for its label kind (optional).
     """
+    own = _label_kind(_lines(item)[0]) if item and _lines(item) else None
     for text in reversed(previous_texts):
         lines = _lines(text)
         if not lines:
             continue
         last = (split_sentences(lines[-1]) or [lines[-1]])[-1].strip()
         if _LEAD_IN.search(last):
-            return last
+            if own is None or _label_kind(last) != own:
+                return last
         if not _LIST_ITEM.match(lines[0]):
             return None
     return None
