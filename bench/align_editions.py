@@ -28,8 +28,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 from khub.index.align import EditionPassage, edition_family, translation_groups
 from khub.index.stores import open_store
 from khub.settings import Settings
@@ -66,14 +64,12 @@ def main() -> None:
         for docs in editions.values():
             docs.sort(key=lambda d: d.meta["position"])
         start = time.perf_counter()
-        auto = translation_groups({lang: [EditionPassage(d.id, np.asarray(d.embedding, dtype=np.float32),
-                                                         d.meta.get("section_number")) for d in docs]
+        auto = translation_groups({lang: [EditionPassage.from_document(d) for d in docs]
                                    for lang, docs in editions.items()}, family)
         seconds = time.perf_counter() - start
         docs = [d for ds in editions.values() for d in ds]
         gold = {d.id: d.meta["translation_group"] for d in docs if d.meta.get("translation_group")}
-        language = {d.id: d.meta["language"] for d in docs}
-        language.update({d.id: lang for lang, ds in editions.items() for d in ds})
+        language = {d.id: lang for lang, ds in editions.items() for d in ds}  # the edition's, not the passage's
         judged = set(gold)
         g, a = pairs(gold, judged, language), pairs(auto, judged, language)
         gp, ap = pairs(gold, judged, language, "en"), pairs(auto, judged, language, "en")

@@ -54,6 +54,11 @@ class EditionPassage:
     vector: np.ndarray
     section: str | None = None
 
+    @classmethod
+    def from_document(cls, doc: Document) -> "EditionPassage":
+        """From a stored passage with its embedding and ``meta["section_number"]``."""
+        return cls(doc.id, np.asarray(doc.embedding, dtype=np.float32), doc.meta.get("section_number"))
+
 
 def edition_family(path: str) -> tuple[str, str] | None:
     """``(family key, language)`` when ``path`` names one language edition of a document:
@@ -239,8 +244,7 @@ def align_stored_editions(store: Any, paths: Iterable[str]) -> dict[str, int]:
         if sum(not _is_own_group(d.meta.get("translation_group")) for d in docs) * 2 > len(docs):
             continue
         groups = translation_groups(
-            {lang: [EditionPassage(d.id, np.asarray(d.embedding, dtype=np.float32), d.meta.get("section_number"))
-                    for d in eds] for lang, eds in editions.items()}, family)
+            {lang: [EditionPassage.from_document(d) for d in eds] for lang, eds in editions.items()}, family)
         updates = {d.id: {"translation_group": groups.get(d.id)} for d in docs
                    if _is_own_group(d.meta.get("translation_group")) and d.meta.get("translation_group") != groups.get(d.id)}
         store.update_meta(updates)

@@ -10,7 +10,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ app = typer.Typer(
     help="Knowledge Hub Search: multilingual evidence search over UNCCD documents.\n\n"
     "Data dir: $KHUB_DATA_DIR (default ./data). Model: $KHUB_EMBEDDING_MODEL.",
 )
+T = TypeVar("T")
 console = Console(stderr=True)
 out = Console()
 
@@ -214,15 +215,20 @@ def search(
     _print_json(data) if as_json else _print_results(data)
 
 
+def _load_or_exit(load: Callable[[Path], T], path: Path) -> T:
+    """``load(path)``, or the loader's ValueError (naming the file and line) printed and exit 2."""
+    try:
+        return load(path)
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from err
+
+
 def _evaluate_answers(path: Path, as_json: bool, save: Path | None) -> None:
     """``khub eval --answers``: :func:`khub.evaluation.evaluate_answers` over the service."""
     from khub.evaluation import evaluate_answers, load_answer_questions
 
-    try:
-        questions = load_answer_questions(path)
-    except ValueError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(2) from err
+    questions = _load_or_exit(load_answer_questions, path)
     service = _service(_settings())
 
     def text(pid: str) -> str | None:
@@ -353,11 +359,7 @@ def evaluate_cmd(
         _evaluate_answers(qrels, as_json, save)
         return
 
-    try:
-        queries = load_qrels(qrels)
-    except ValueError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(2) from err
+    queries = _load_or_exit(load_qrels, qrels)
     service = _service(_settings())
     modes = ["bm25", "dense", "hybrid"] if compare else [mode]
     results = {}
