@@ -31,7 +31,9 @@ Which sentences (:func:`rank_sentences`, :func:`select_sentences`):
   by two documents) are dropped.
 * Chosen statements are shown in reading order: by their passage's rank, then by their
   place in the passage.
-* A list item keeps its lead-in (``meta["lead_in"]``, verbatim from the passage before).
+* A list item keeps its lead-in (``meta["lead_in"]``, verbatim from the passage before);
+  a sentence that begins in lower case continues a lead-in and is quoted only with it
+  (:func:`continues_lead_in`).
 """
 
 from __future__ import annotations
@@ -106,6 +108,16 @@ def is_statement(sentence: str) -> bool:
     return not (_FOOTNOTE.match(s) or _URL.search(s) or _CITATION_LINE.search(s))
 
 
+def continues_lead_in(sentence: str) -> bool:
+    """True when ``sentence``, without its list label, begins with a lower-case letter: in a
+    cased script (Latin, Cyrillic) it continues a lead-in ("b) strengthening of drought
+    preparedness ...;", "динамике продуктивности земель ...;") and reads as a fragment
+    unless that lead-in is quoted with it. A defined term in quotation marks (``d) “mitigating
+    the effects of drought" means ...``) is not a continuation."""
+    head = strip_label(sentence.strip())[:1]
+    return head.isalpha() and head.islower()
+
+
 def reference(n: int, doc: Document) -> dict[str, Any]:
     """The citation entry ``n`` for a passage: ``citation`` (:func:`khub.api.citation.format_citation`),
     the fields it is made of and, when the passage is the reader's edition of a retrieved
@@ -135,7 +147,9 @@ def rank_sentences(question_embedding: list[float], passages: list[Document], em
     for rank, doc in enumerate(passages):
         if doc.meta.get("kind") in APPARATUS:
             continue
-        candidates += [(s, rank) for s in split_sentences(doc.content or "") if is_statement(s)]
+        lead_in = bool(doc.meta.get("lead_in")) and doc.meta.get("kind") == "list_item"
+        candidates += [(s, rank) for s in split_sentences(doc.content or "")
+                       if is_statement(s) and (lead_in or not continues_lead_in(s))]
     if not candidates:
         return []
     # paragraph numbers are embedded as noise ("29." resembles "3"), so they are left out of the vector

@@ -25,7 +25,9 @@ from typing import Any
 from haystack import Document
 
 from khub.api.answer import ScoredSentence, cite, rank_sentences, select_sentences, statement_line
+from khub.api.relevance import statement_has_evidence
 from khub.errors import InvalidRequestError
+from khub.text.analysis import analyze
 
 #: Sources in brief order, with the section heading each gets.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -42,7 +44,10 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
     """Assemble an evidence brief on ``topic``.
 
     Each source is retrieved on its own; a source whose passages do not clear the relevance
-    floor (:mod:`khub.api.relevance`) has no evidence and gets no section. Statements are
+    floor (:mod:`khub.api.relevance`) has no evidence and gets no section, and within a source
+    only statements that clear the same floor themselves are quoted
+    (:func:`khub.api.relevance.statement_has_evidence`: cosine to the topic, or all of its
+    content terms), so a source with one relevant passage does not pad the brief. Statements are
     chosen as answers are (:mod:`khub.api.answer`: statements only, passage rank and sentence
     similarity together, near-duplicates dropped), with the relative cut-off taken per source
     for the sections and across sources for the key findings.
@@ -79,9 +84,15 @@ def build_brief(service: Any, topic: str, filters: dict[str, Any] | None = None,
         if docs and service.has_evidence(topic, query_language, out.get("documents") or []):
             per_source_passages[source] = docs
     embedding = out.get("query_embedding")
-    ranked: dict[str, list[ScoredSentence]] = {
-        source: rank_sentences(embedding, docs, service.embed_texts)
-        for source, docs in per_source_passages.items() if embedding is not None}
+    content = service.store.content_terms(topic, query_language)
+    floors = service.settings.no_match_cosine, service.settings.no_match_coverage
+    ranked: dict[str, list[ScoredSentence]] = {}
+    for source, docs in per_source_passages.items():
+        if embedding is None:
+            continue
+        ranked[source] = [
+            s for s in rank_sentences(embedding, docs, service.embed_texts)
+            if statement_has_evidence(s.similarity, analyze(s.text, docs[s.rank].meta.get("language")), content, *floors)]
     numbers: dict[str, int] = {}
     references: list[dict[str, Any]] = []
     # key findings: the best statement of each source with evidence, best first

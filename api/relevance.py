@@ -47,3 +47,22 @@ def has_evidence(documents: list[Document], known: float, cosine_floor: float, c
         return False
     cosine, coverage = evidence(documents)
     return cosine is None or cosine >= cosine_floor or (coverage or 0.0) >= coverage_floor
+
+
+def statement_has_evidence(similarity: float, statement_terms: list[str], content_terms: list[str],
+                           cosine_floor: float, coverage_floor: float) -> bool:
+    """The floor of :func:`has_evidence` applied to one statement, as if it were a passage:
+    its cosine to the query ``similarity`` reaches ``cosine_floor``, or its own analysed
+    terms ``statement_terms`` hold at least ``coverage_floor`` of the query's ``content_terms``
+    (:meth:`khub.index.store.PassageStore.content_terms`; no content terms -> no lexical evidence).
+
+    A passage clears the floor on its best sentence (MaxSim), so its other sentences may
+    still be about something else: a brief drawing several statements from a source that
+    holds one relevant passage would otherwise be padded with its neighbours ("drought
+    resilience" quoting drinking-water definitions from the reporting manual)."""
+    if similarity >= cosine_floor:
+        return True
+    if not content_terms:
+        return False
+    have = set(statement_terms)
+    return sum(t in have for t in content_terms) / len(content_terms) >= coverage_floor

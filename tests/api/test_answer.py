@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from khub.api.answer import statement_line
@@ -62,3 +63,16 @@ def test_citations_name_symbol_paragraph_and_practice(service):
     cop15 = service.search("行动轨道 3 的目标", k=5, filters={"body": "COP", "session": 15})["results"]
     assert cop15 and all(h["citation"].startswith("COP 15: ") for h in cop15)  # no symbol in that note: none invented
     assert any(h["paragraph"] and f"para. {h['paragraph']}" in h["citation"] for h in cop15)
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("b) strengthening of drought preparedness and management;", True),
+    ("динамике продуктивности земель за базовый период;", True),
+    ("d) “mitigating the effects of drought\" means activities related to the prediction of drought;", False),
+    ("2. National action programmes shall specify the respective roles of government.", False),
+    ("可持续土地管理技术拥有促成多种效益的潜力。", False),
+])
+def test_continues_lead_in(sentence, expected):
+    from khub.api.answer import continues_lead_in
+
+    assert continues_lead_in(sentence) is expected

@@ -102,3 +102,38 @@ def test_source_filter_and_cli(service, monkeypatch, tmp_path):
 def test_empty_topic_is_refused(service, topic):
     with pytest.raises(ValueError, match="topic"):
         service.brief(topic)
+
+
+def test_every_statement_clears_the_relevance_floor(service):
+    """A source that holds one relevant passage does not pad the brief with its neighbours:
+    "drought resilience" once quoted the manual's drinking-water definitions (cosine 0.09)."""
+    from khub.api.relevance import statement_has_evidence
+    from khub.text.analysis import analyze
+    from khub.text.sentences import strip_label
+
+    topic = "drought resilience"
+    brief = service.brief(topic)
+    _check_traceable(brief, service)
+    q = service.text_embedder.run(text=topic)["embedding"]
+    content = service.store.content_terms(topic, "en")
+    s = service.settings
+    for statement in _statements(brief):
+        text = statement["text"]
+        cosine = float(service.embed_texts([strip_label(text)])[0] @ q)
+        assert statement_has_evidence(cosine, analyze(text, statement["language"]), content,
+                                      s.no_match_cosine, s.no_match_coverage), (text, cosine)
+        assert "drinking water" not in text
+    assert any("drought" in st["text"] for st in _statements(brief))
+
+
+def test_unlabelled_list_fragments_are_not_quoted(service):
+    """The Russian manual's bare list ("динамике продуктивности земель за базовый период; ...")
+    continues a lead-in the passage does not hold; it is not a statement on its own."""
+    from khub.text.sentences import strip_label
+
+    brief = service.brief("sustainable land management best practices")
+    _check_traceable(brief, service)
+    for statement in _statements(brief):
+        if not statement["lead_in"]:
+            head = strip_label(statement["text"].strip())[:1]
+            assert not (head.isalpha() and head.islower()), statement["text"]
