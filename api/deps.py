@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the service of the running app and the metadata filters of a query string."""
+"""FastAPI dependencies: the service of the running app, the metadata filters of a query
+string, the check for unknown parameters.
+
+They are ``async def`` on purpose: they do no blocking work, and a plain ``def`` dependency
+would be run in the worker thread pool, queued behind retrieval (``/health`` waited 300 ms
+there under load)."""
 
 from __future__ import annotations
 
@@ -7,14 +12,15 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from khub.api.service import SearchService
+from khub.errors import InvalidRequestError
 
 
-def get_service(request: Request) -> SearchService:
+async def get_service(request: Request) -> SearchService:
     """The app's :class:`khub.api.service.SearchService` (opened once, at startup)."""
     return request.app.state.service
 
 
-def filter_params(
+async def filter_params(
     language: str | None = Query(None, description="filter: passage language (ISO 639-1)"),
     source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
     symbol: str | None = Query(None, description="filter: ICCD symbol"),
@@ -32,3 +38,27 @@ def filter_params(
 
 ServiceDep = Annotated[SearchService, Depends(get_service)]
 FiltersDep = Annotated[dict[str, Any], Depends(filter_params)]
+
+
+async def reject_unknown_params(request: Request) -> None:
+    """Refuse query parameters the route does not take (``/search?q=soil&sourse=wocat`` would
+    otherwise search without the misspelt filter and say nothing).
+
+    Raises:
+        InvalidRequestError: (422) naming the unknown parameters and the known ones.
+    """
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    stack = [dependant]
+    while stack:  # the route's own query parameters and those of its dependencies (the filters)
+        d = stack.pop()
+        known.update(p.alias for p in d.query_params)
+        stack += d.dependencies
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidRequestError(f"{', '.join(unknown)}: unknown query parameter"
+                                  f"{'s' if len(unknown) > 1 else ''} (this route takes: "
+                                  f"{', '.join(sorted(known)) or 'none'})")

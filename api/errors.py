@@ -11,8 +11,7 @@ Every response carries ``X-Request-ID`` (the client's, when it sent a well-forme
 from __future__ import annotations
 
 import logging
-import re
-import uuid
+import math
 from typing import Any, Sequence
 
 from fastapi import FastAPI, Request
@@ -22,34 +21,41 @@ from fastapi.responses import JSONResponse
 from khub.errors import InvalidRequestError
 
 log = logging.getLogger("khub.api")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def request_id(request: Request) -> str:
-    """The request's id: set by :func:`install_error_handlers`' middleware."""
+    """The request's id: set by :class:`khub.api.middleware.RequestIdMiddleware`."""
     return getattr(request.state, "request_id", "-")
 
 
+#: An error body echoes at most this many characters of a rejected input.
+ECHO_CHARS = 100
+
+
+def echo(value: Any) -> str:
+    """A short, printable prefix of a rejected input for an error body (never the whole input:
+    a 10 MB field must not come back as a 10 MB error)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates as \udxxx
+    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}… ({len(text)} characters)"
+
+
 def jsonable(errors: Sequence[Any]) -> list[dict]:
-    """Validation errors with only JSON-serialisable values."""
+    """Validation errors with only JSON-serialisable values; an input is echoed by :func:`echo`."""
     def clean(v):
         if isinstance(v, (list, tuple)):
             return [clean(x) for x in v]
-        return v if isinstance(v, (str, int, float, type(None))) else str(v)
+        if isinstance(v, str):
+            return echo(v)
+        if isinstance(v, float) and not math.isfinite(v):
+            return str(v)
+        return v if isinstance(v, (int, float, type(None))) else echo(v)
 
     return [{k: clean(v) for k, v in e.items()} for e in errors]
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the request-id middleware and the 422/500 handlers on ``app``."""
-
-    @app.middleware("http")
-    async def add_request_id(request: Request, call_next):
-        given = request.headers.get("x-request-id", "")
-        request.state.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    """Register the 422/500 handlers on ``app``."""
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

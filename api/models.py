@@ -9,22 +9,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Longest value of a filter field (a symbol, country or land use name).
+FILTER_CHARS = 200
 
 
-class FilterFields(BaseModel):
+def check_text(value: Any) -> Any:
+    """A request string must be valid Unicode text: no lone surrogate (``"\\ud800"`` in JSON
+    decodes to one, and it cannot be encoded) and no control character other than tab and
+    line breaks. Raises ValueError (pydantic reports it as 422 naming the field)."""
+    if isinstance(value, str):
+        bad = next((c for c in value if 0xD800 <= ord(c) <= 0xDFFF or (ord(c) < 32 and c not in "\t\n\r")
+                    or ord(c) == 0x7F), None)
+        if bad is not None:
+            what = "a lone surrogate" if 0xD800 <= ord(bad) <= 0xDFFF else "a control character"
+            raise ValueError(f"contains {what} (U+{ord(bad):04X}); send valid Unicode text")
+    return value
+
+
+class RequestBody(BaseModel):
+    """Base of the JSON request bodies: unknown fields are refused (422 naming them), strings
+    are checked by :func:`check_text`, and NaN or infinity is refused in number fields."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    _text = field_validator("*", mode="after")(check_text)
+
+
+class FilterFields(RequestBody):
     """The metadata filters a JSON request body may carry (``POST /ask``, ``POST /brief``)."""
 
-    language: str | None = Field(default=None, description="only passages in this language (ISO 639-1)")
-    source: str | None = Field(default=None, description="iccd | manual | convention | wocat | spi")
-    symbol: str | None = Field(default=None, description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
-    body: str | None = Field(default=None, description="ICCD body: COP, CST or CRIC")
+    language: str | None = Field(default=None, max_length=8, description="only passages in this language (ISO 639-1)")
+    source: str | None = Field(default=None, max_length=20, description="iccd | manual | convention | wocat | spi")
+    symbol: str | None = Field(default=None, max_length=FILTER_CHARS,
+                               description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
+    body: str | None = Field(default=None, max_length=20, description="ICCD body: COP, CST or CRIC")
     session: int | None = Field(default=None, ge=1, description="ICCD session number")
     year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
-    country: str | None = Field(default=None, description="country (WOCAT practices)")
-    land_use: str | None = Field(default=None, description="land use (WOCAT practices)")
-    kind: str | None = Field(default=None, description="passage kind: body, list_item, heading, table, caption, "
-                             "reference, footnote or boilerplate")
+    country: str | None = Field(default=None, max_length=FILTER_CHARS, description="country (WOCAT practices)")
+    land_use: str | None = Field(default=None, max_length=FILTER_CHARS, description="land use (WOCAT practices)")
+    kind: str | None = Field(default=None, max_length=20, description="passage kind: body, list_item, heading, "
+                             "table, caption, reference, footnote or boilerplate")
 
     def filters(self) -> dict[str, Any]:
         """The metadata filters of the request, ``{field: value or None}``."""
@@ -36,15 +62,16 @@ class AskRequest(FilterFields):
 
     question: str = Field(min_length=1, max_length=2000, description="the question, in any of the six UN languages")
     k: int | None = Field(default=None, ge=1, le=20, description="passages to draw the answer from (default: the answer_passages setting, 10)")
-    lang: str | None = Field(default=None, description="language to quote passages in where the store holds that "
-                             "edition (default: the question's)")
+    lang: str | None = Field(default=None, max_length=8, description="language to quote passages in where the "
+                             "store holds that edition (default: the question's)")
 
 
 class BriefRequest(FilterFields):
     """Body of ``POST /brief`` and ``POST /brief/docx``."""
 
     topic: str = Field(min_length=1, max_length=2000, description="the brief's topic or question, any UN language")
-    lang: str | None = Field(default=None, description="preferred language of translated passages (ISO 639-1)")
+    lang: str | None = Field(default=None, max_length=8,
+                             description="preferred language of translated passages (ISO 639-1)")
 
 
 class _Open(BaseModel):

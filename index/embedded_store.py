@@ -362,10 +362,12 @@ class EmbeddedDocumentStore:
     # ------------------------------------------------------------- retrieval
     def _refresh(self) -> None:
         """Reload vectors and keyword arrays when another write (or process) moved the generation."""
-        generation = self.generation
-        if generation == self._loaded_generation:
+        if self.generation == self._loaded_generation:
             return
         with self._lock:
+            generation = self.generation
+            if generation == self._loaded_generation:
+                return  # another thread reloaded while this one waited for the lock
             rows = self._db.execute("SELECT id, meta, embedding FROM passages ORDER BY rowid").fetchall()
             ids, metas = [], []
             dim = int(self._get("embedding_dim") or 0)

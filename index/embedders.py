@@ -15,6 +15,7 @@ models get the ``query: ``/``passage: `` prefixes they were trained with.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -121,7 +122,7 @@ def build_embedders(settings: Settings) -> tuple[Any, Any]:
     text: Any
     docs: Any
     if settings.embedding_model == DEFAULT_EMBEDDING_MODEL:
-        text = USETextEmbedder()
+        text = USETextEmbedder(threads=settings.blas_threads or os.cpu_count() or 1)
         docs = USEDocumentEmbedder(batch_size=settings.embedding_batch_size,
                                    meta_fields_to_embed=settings.embed_meta_fields, text_embedder=text)
     else:

@@ -320,9 +320,19 @@ def brief(
 def serve(
     host: Optional[str] = typer.Option(None, help="bind address (default $KHUB_API_HOST or 127.0.0.1)"),
     port: Optional[int] = typer.Option(None, help="port (default $KHUB_API_PORT or 8000)"),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, max=64,
+                                          help="worker processes (default $KHUB_API_WORKERS, else one per CPU "
+                                               "core); each loads the store and the model"),
     example: bool = typer.Option(True, "--example/--no-example", help="print an example query before serving"),
 ) -> None:
-    """Serve the search page (/) and the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the search page (/) and the HTTP API (OpenAPI docs at /docs).
+
+    Several worker processes share the port (uvicorn's process manager): a Python process runs
+    Python code on one core at a time, so one worker per core is what lets requests run in
+    parallel. Each worker bounds its requests in progress (KHUB_MAX_INFLIGHT, then 503) and
+    its request bodies (KHUB_MAX_BODY_BYTES, then 413)."""
+    import os
+
     import uvicorn
 
     from khub.ui.site import create_site
@@ -330,13 +340,30 @@ def serve(
     settings = _settings()
     host = host or settings.api_host
     port = port or settings.api_port
-    service = _service(settings)
+    workers = workers or settings.api_workers or os.cpu_count() or 1
+    q = "What did Action Track 3 of the Food Systems Summit aim for"
+    if workers == 1:
+        service = _service(settings)
+        if example:
+            console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
+            _print_results(service.search(q, k=3))
+        console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs")
+        uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info")
+        return
+    # fail here, once, with one clear line, rather than in every worker
+    _open_store(settings)
+    # cores / N BLAS threads per worker: N workers each running one per core would fight over
+    # the cores (set KHUB_BLAS_THREADS or OPENBLAS_NUM_THREADS yourself to override)
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for var in ("KHUB_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, threads)
     if example:
-        q = "What did Action Track 3 of the Food Systems Summit aim for"
         console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
-        _print_results(service.search(q, k=3))
-    console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs")
-    uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info")
+    console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs"
+                  f"   ({workers} workers)")
+    from khub.server import run_workers
+
+    run_workers("khub.ui.site:create_site", host=host, port=port, workers=workers)
 
 
 @app.command(name="eval")

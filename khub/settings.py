@@ -70,6 +70,20 @@ class Settings(BaseSettings):
             with RRF sentence scoring, 5 -> 10 raised the gold span found on the tuning half
             0.846 -> 0.923 and left the test half at 0.72.
         qcat_api_url / qcat_token: the WOCAT QCAT API v2 root and token for ``khub ingest wocat``.
+        api_host / api_port: where ``khub serve`` listens.
+        api_workers: worker processes of ``khub serve`` (0: one per CPU core); each opens the
+            store and the model (about 0.7 GB with the default model) and serves on its own,
+            since a Python process runs its Python code on one core at a time (the GIL).
+        max_body_bytes: request bodies larger than this get 413 before they are read (1 MB:
+            a question or topic is capped at 2,000 characters).
+        api_threads: requests computed at once per worker (its thread pool for the blocking
+            routes). 1: more threads in one process only contend for the GIL, and parallelism
+            comes from the worker processes; requests past it wait (up to ``max_inflight``).
+        blas_threads: BLAS threads of the packaged embedder's forward pass (0: one per core);
+            ``khub serve`` with N workers sets ``KHUB_BLAS_THREADS`` to cores / N, since two
+            workers each running two BLAS threads on two cores made every request 4x slower.
+        max_inflight: requests handled at once per worker; the next gets 503 with
+            ``Retry-After`` instead of queueing without bound (``/health`` is never refused).
     """
 
     model_config = SettingsConfigDict(env_prefix="KHUB_", env_file=".env", extra="ignore")
@@ -113,6 +127,11 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(default=0, ge=0, le=64)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_inflight: int = Field(default=32, ge=1)
+    api_threads: int = Field(default=1, ge=1, le=64)
+    blas_threads: int = Field(default=0, ge=0, le=64)
 
 
 @lru_cache(maxsize=1)
