@@ -74,10 +74,6 @@ class RequestIdMiddleware:
         await self.app(scope, receive, with_id)
 
 
-class BodyTooLarge(Exception):
-    """A chunked request body passed the limit while it was being read."""
-
-
 class BodySizeLimitMiddleware:
     """413 for a request body over ``max_bytes`` (see the module docstring)."""
 
@@ -96,27 +92,31 @@ class BodySizeLimitMiddleware:
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
             return await self._refuse(send)
         seen = 0
-        started = False
+        started = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    # answer 413 now and tell the app the client is gone, so it stops reading
+                    refused = True
+                    if not started:
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 has been sent; whatever the app answers to the disconnect is dropped
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, counted, tracked)
 
 
 class InflightLimitMiddleware:
