@@ -23,6 +23,7 @@ query checks the generation counter and reloads what changed.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
 import threading
@@ -65,6 +66,8 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 """
 
+logger = logging.getLogger(__name__)
+
 
 class EmbeddedDocumentStore:
     """SQLite + tantivy + numpy document store (see module docstring).
@@ -99,7 +102,14 @@ class EmbeddedDocumentStore:
         self._deletes: set[str] = set()
         self._bm25 = _BM25Index(self.data_dir / "bm25")
         if self._bm25.generation() != self.generation:  # first open, or a crash between commits
-            self._rebuild_bm25()
+            try:
+                self._rebuild_bm25()
+            except ValueError as err:
+                if "LockBusy" not in str(err):
+                    raise
+                # another process holds tantivy's writer lock (an ingest between its SQLite and
+                # its BM25 commit): its commit brings the index up to date; readers reload then
+                logger.info("BM25 index of %s is being written by another process; not rebuilt here", data_dir)
         self._bm25.reload()
 
     # ------------------------------------------------------------------ facts
@@ -521,7 +531,14 @@ class _BM25Index:
         for field in FILTER_FIELDS:
             builder.add_text_field(field, tokenizer_name="raw")
         self.schema = builder.build()
-        self.index = tantivy.Index(self.schema, path=str(path))
+        try:
+            self.index = tantivy.Index(self.schema, path=str(path))
+        except Exception as err:  # noqa: BLE001 - a corrupted meta.json or segment: derived data
+            logger.warning("BM25 index in %s cannot be opened (%s); rebuilding it from SQLite", path, err)
+            shutil.rmtree(path)
+            path.mkdir(parents=True)
+            layout.write_text(wanted)  # no GENERATION file: the store rebuilds the index
+            self.index = tantivy.Index(self.schema, path=str(path))
 
     def generation(self) -> int:
         marker = self.path / "GENERATION"

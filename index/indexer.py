@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,14 +24,26 @@ from haystack import Document
 
 from khub.index.align import align_stored_editions
 from khub.index.embedders import embed_batch
+from khub.index.lock import ingest_lock
 from khub.index.store import EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
-from khub.ingest.pipeline import content_hash, discover, document_id, load_document, path_key, to_passages
+from khub.ingest.pipeline import (
+    MISSING,
+    content_hash,
+    discover,
+    document_id,
+    legacy_document_id,
+    load_document,
+    path_key,
+    to_passages,
+)
 from khub.ingest.tokens import token_counter
 from khub.settings import Settings
 from khub.text.sentences import split_sentences, strip_label
 
 REPORT_NAME = "ingest-report.json"
+#: Folder of the data dir holding one report per run.
+REPORTS_DIR = "reports"
 logger = logging.getLogger(__name__)
 
 
@@ -57,6 +71,8 @@ def ingest_paths(
     prune: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult], None] | None = None,
+    wait: bool = False,
+    lock: bool = True,
 ) -> list[FileResult]:
     """Ingest files and folders into ``store``.
 
@@ -73,14 +89,32 @@ def ingest_paths(
             another embedding model, it is emptied first and rebuilt from ``paths``.
         on_start: called once with the number of files found.
         on_file: called after each file with its :class:`FileResult` (progress bars).
+        wait: when another ingest holds the data dir's lock (:mod:`khub.index.lock`), wait
+            for it instead of failing.
+        lock: take the data dir's ingest lock here; False when the caller already holds it
+            (``khub ingest`` takes it before it opens the store).
 
     Returns:
-        One result per file found or skipped; also written as JSON to
-        ``<data_dir>/ingest-report.json``.
+        One result per file found or skipped (a named path that does not exist is ``failed``);
+        also written as JSON to ``<data_dir>/reports/ingest-<time>-<pid>.json`` and, as the
+        latest run, ``<data_dir>/ingest-report.json``.
 
     Raises:
         EmbeddingMismatchError: the store holds another model's vectors and ``reindex`` is off.
+        IngestLockedError: another process is ingesting into the same data dir (and not ``wait``).
     """
+    if not lock:
+        return _ingest_locked(paths, settings, store, document_embedder, reindex, text_embedder, prune,
+                              on_start, on_file)
+    with ingest_lock(Path(settings.data_dir), wait=wait):
+        return _ingest_locked(paths, settings, store, document_embedder, reindex, text_embedder, prune,
+                              on_start, on_file)
+
+
+def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_embedder: Any, reindex: bool,
+                   text_embedder: Any, prune: bool, on_start: Callable[[int], None] | None,
+                   on_file: Callable[[FileResult], None] | None) -> list[FileResult]:
+    """:func:`ingest_paths` once the data dir's ingest lock is held."""
     stored_model = store.info().get("embedding_model")
     if stored_model and stored_model != settings.embedding_model:
         if not reindex:
@@ -90,7 +124,9 @@ def ingest_paths(
                 "(or point KHUB_DATA_DIR at another folder)")
         store.reset()
     files, skipped = discover(paths, settings.ingest_ignore)
-    results = [FileResult(path=str(p), status="skipped", reason=reason) for p, reason in skipped]
+    named = {str(p) for p in paths}
+    results = [FileResult(path=str(p), status="failed" if str(p) in named and reason == MISSING else "skipped",
+                          reason=reason) for p, reason in skipped]
     if on_start:
         on_start(len(files))
     count = token_counter(settings.embedding_model)
@@ -134,6 +170,9 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
         doc_id = document_id(path)
         digest = content_hash(path)
         record = store.document_record(doc_id)
+        legacy = legacy_document_id(path)
+        if legacy != doc_id and store.document_record(legacy):
+            store.delete_document(legacy)  # stored by an older khub under a working-directory-relative id
         size_mb = path.stat().st_size / 1e6
         if size_mb > settings.max_file_mb:
             return FileResult(key, "failed", reason=f"file too large ({size_mb:.1f} MB > {settings.max_file_mb:g} MB; "
@@ -171,13 +210,24 @@ def _prune(roots: list[Path], present: set[str], store: Any) -> list[FileResult]
 
 
 def write_report(data_dir: Path, results: list[FileResult]) -> Path:
-    """Write the ingest report (JSON: totals per status and one entry per file)."""
+    """Write the run's ingest report (JSON: totals per status and one entry per file) to
+    ``<data_dir>/reports/ingest-<UTC time>-<pid>.json`` and, as the latest run, to
+    ``<data_dir>/ingest-report.json``; returns the run's file."""
     data_dir.mkdir(parents=True, exist_ok=True)
     totals: dict[str, int] = {}
     for r in results:
         totals[r.status] = totals.get(r.status, 0) + 1
-    report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "totals": totals,
+    now = time.gmtime()
+    report = {"finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", now), "pid": os.getpid(), "totals": totals,
               "files": [asdict(r) for r in results]}
-    out = data_dir / REPORT_NAME
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    runs = data_dir / REPORTS_DIR
+    runs.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    out = runs / f"ingest-{stamp}-{os.getpid()}.json"
+    out.write_text(text, encoding="utf-8")
+    latest = data_dir / REPORT_NAME
+    tmp = latest.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(latest)
     return out

@@ -11,7 +11,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +48,9 @@ class SourceDocument:
 
 
 def path_key(path: Path) -> str:
-    """The stable key of a file: its path relative to the working directory (POSIX form),
-    or its absolute path when it lies elsewhere."""
+    """How a file is shown (citations, reports): its path relative to the working directory
+    (POSIX form), or its absolute path when it lies elsewhere. Not its identity: see
+    :func:`source_key`."""
     resolved = path.resolve()
     try:
         return resolved.relative_to(Path.cwd().resolve()).as_posix()
@@ -55,38 +58,96 @@ def path_key(path: Path) -> str:
         return resolved.as_posix()
 
 
+def source_key(path: Path) -> str:
+    """A file's identity: its absolute path with symbolic links resolved (POSIX form). The
+    same file ingested from another working directory, or through ``./`` or a symlink, is
+    the same document."""
+    return path.resolve().as_posix()
+
+
 def document_id(path: Path) -> str:
-    """A 16-hex-digit id derived from :func:`path_key` (SHA-1)."""
+    """A 16-hex-digit id of the file's :func:`source_key` (SHA-1)."""
+    return hashlib.sha1(source_key(path).encode("utf-8")).hexdigest()[:16]
+
+
+def legacy_document_id(path: Path) -> str:
+    """The id earlier versions gave the file (from :func:`path_key`, which depends on the
+    working directory); an ingest replaces a document stored under it."""
     return hashlib.sha1(path_key(path).encode("utf-8")).hexdigest()[:16]
+
+
+#: The reason given for a named path that does not exist.
+MISSING = "no such file or directory"
+
+
+def _special_kind(st_mode: int) -> str | None:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(st_mode):
+            return name
+    return None
 
 
 def discover(paths: list[Path], ignore: list[str] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Expand files and folders into the files to ingest, sorted.
 
+    Folders are walked recursively, following symbolic links to folders once (a link back
+    to a folder already walked is a loop and is reported, not followed).
+
     Returns:
-        (files, skipped): ``skipped`` pairs a path with the reason it is not
-        ingested (unsupported type, missing path). Names matching an ``ignore``
-        glob (README*, hidden files, ...) are left out silently.
+        (files, skipped): ``skipped`` pairs a path with the reason it is not ingested: a
+        path that does not exist, an unsupported file type, a FIFO, socket or device, a
+        broken symbolic link, a symlink loop, a folder that cannot be read. Names matching
+        an ``ignore`` glob (README*, hidden files, ...) are left out silently.
     """
     ignore = ignore or []
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
 
-    def ignored(p: Path) -> bool:
-        return any(fnmatch.fnmatch(p.name, pattern) for pattern in ignore)
+    def ignored(name: str) -> bool:
+        return name.startswith(".") or any(fnmatch.fnmatch(name, pattern) for pattern in ignore)
+
+    def consider(p: Path) -> None:
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            skipped.append((p, "broken symbolic link" if p.is_symlink() else MISSING))
+            return
+        except OSError as err:
+            skipped.append((p, f"cannot be read: {err.strerror or err}"))
+            return
+        special = _special_kind(st.st_mode)
+        if special:
+            skipped.append((p, f"not a regular file ({special})"))
+        elif p.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(p)
+        else:
+            skipped.append((p, f"unsupported file type '{p.suffix or '(none)'}'"))
 
     for root in paths:
-        if not root.exists():
-            skipped.append((root, "no such file or directory"))
+        if not root.exists() and not root.is_symlink():
+            skipped.append((root, MISSING))
             continue
-        candidates = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for p in candidates:
-            if p != root and (ignored(p) or any(part.startswith(".") for part in p.relative_to(root).parts)):
+        if not root.is_dir():
+            consider(root)
+            continue
+        seen: set[tuple[int, int]] = set()
+
+        def unreadable(err: OSError) -> None:
+            skipped.append((Path(err.filename), f"folder cannot be read: {err.strerror or err}"))
+
+        for folder, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
+            here = Path(folder)
+            st = here.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                skipped.append((here, "symbolic link loop (folder already walked)"))
+                dirnames[:] = []
                 continue
-            if p.suffix.lower() in SUPPORTED_SUFFIXES:
-                files.append(p)
-            else:
-                skipped.append((p, f"unsupported file type '{p.suffix or '(none)'}'"))
+            seen.add((st.st_dev, st.st_ino))
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not ignored(name):
+                    consider(here / name)
     return sorted(set(files)), skipped
 
 

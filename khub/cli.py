@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
 
@@ -98,51 +99,67 @@ def ingest(
     token: Optional[str] = typer.Option(None, "--token", help="QCAT API token (default $KHUB_QCAT_TOKEN)"),
     since: Optional[str] = typer.Option(None, "--since", help="QCAT: only records updated on/after this ISO date"),
     as_json: bool = typer.Option(False, "--json", help="print the ingest report as JSON"),
+    wait: bool = typer.Option(False, "--wait", help="if another ingest is writing to the data dir, wait for it "
+                              "instead of exiting"),
 ) -> None:
     """Ingest files into the store: convert, clean, detect language, chunk, embed, write.
 
     Unchanged files (same content hash) are skipped; a file that fails is reported
     with its reason and the others are still ingested. `khub ingest wocat --token T`
     first harvests the QCAT API into <data dir>/wocat/ and then ingests those records.
+    One ingest at a time writes to a data dir (a second one exits, or waits with --wait).
+
+    Exit status: 0 every file ingested or unchanged; 1 some files failed (the others are
+    stored); 2 nothing ingested (every file failed, no file found, a path that does not
+    exist, the data dir busy) or a bad argument.
     """
     if [str(p) for p in paths] == ["wocat"] and not Path("wocat").exists():
         paths = [_harvest_wocat(_settings(), api_url, token, since, quiet=as_json)]
     from khub.index.embedders import build_embedders
     from khub.index.indexer import REPORT_NAME, ingest_paths
+    from khub.index.lock import IngestLockedError, ingest_lock
     from khub.index.store import EmbeddingMismatchError
 
     settings = _settings()
     where = settings.opensearch_url if settings.store == "opensearch" else settings.data_dir
-    with console.status(f"opening store at {where} and model {settings.embedding_model}…"):
-        store = _open_store(settings, check_model=False)  # ingest handles a model change (--reindex)
-        text_embedder, doc_embedder = build_embedders(settings)
-    started = time.perf_counter()
-    with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, disable=as_json) as progress:
-        task = progress.add_task("", total=None)
-
-        def on_start(n: int) -> None:
-            progress.update(task, total=n)
-
-        def on_file(result) -> None:
-            progress.update(task, advance=1, description=Path(result.path).name[:50])
-            if result.status == "failed":
-                progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
-
-        try:
-            results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, prune=prune, on_start=on_start,
-                                   on_file=on_file, text_embedder=text_embedder)
-        except EmbeddingMismatchError as err:
-            progress.stop()
+    with ExitStack() as held:
+        try:  # the lock first: opening the store may rebuild its BM25 index, which is writing
+            held.enter_context(ingest_lock(Path(settings.data_dir), wait=wait))
+        except IngestLockedError as err:
             console.print(f"[red]{escape(str(err))}[/red]")
             raise typer.Exit(2) from err
-    elapsed = time.perf_counter() - started
-    if as_json:
-        _print_json(json.loads((Path(settings.data_dir) / REPORT_NAME).read_text()))
-        return
+        with console.status(f"opening store at {where} and model {settings.embedding_model}…"):
+            store = _open_store(settings, check_model=False)  # ingest handles a model change (--reindex)
+            text_embedder, doc_embedder = build_embedders(settings)
+        started = time.perf_counter()
+        with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=console, disable=as_json) as progress:
+            task = progress.add_task("", total=None)
+
+            def on_start(n: int) -> None:
+                progress.update(task, total=n)
+
+            def on_file(result) -> None:
+                progress.update(task, advance=1, description=Path(result.path).name[:50])
+                if result.status == "failed":
+                    progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
+
+            try:
+                results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, prune=prune,
+                                       on_start=on_start, on_file=on_file, text_embedder=text_embedder, lock=False)
+            except EmbeddingMismatchError as err:
+                progress.stop()
+                console.print(f"[red]{escape(str(err))}[/red]")
+                raise typer.Exit(2) from err
     totals: dict[str, int] = {}
     for r in results:
         totals[r.status] = totals.get(r.status, 0) + 1
+    stored = sum(totals.get(s, 0) for s in ("indexed", "replaced", "unchanged"))
+    code = 2 if not stored else 1 if totals.get("failed") else 0
+    elapsed = time.perf_counter() - started
+    if as_json:
+        _print_json(json.loads((Path(settings.data_dir) / REPORT_NAME).read_text()))
+        raise typer.Exit(code)
     table = Table(title=f"ingest summary ({elapsed:.1f} s)")
     for col in ("status", "files", "passages"):
         table.add_column(col)
@@ -152,8 +169,14 @@ def ingest(
     console.print(table)
     info = store.info()
     console.print(f"store: {info['passages']} passages from {info['documents']} documents in {settings.data_dir}")
+    for r in results:
+        if r.status == "skipped":
+            console.print(f"[dim]skipped {escape(r.path)}: {escape(r.reason or '')}[/dim]")
     if totals.get("failed"):
         console.print(f"[yellow]{totals['failed']} file(s) failed; see {Path(settings.data_dir) / REPORT_NAME}[/yellow]")
+    if not stored:
+        console.print("[red]nothing was ingested[/red]")
+    raise typer.Exit(code)
 
 
 def _harvest_wocat(settings: Settings, api_url: str | None, token: str | None, since: str | None,

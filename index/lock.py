@@ -1,0 +1,79 @@
+"""One writer per data dir: an advisory file lock held for a whole ingest run.
+
+Two ``khub ingest`` runs on one data dir used to interleave: both embedded the same files,
+one of them met tantivy's own writer lock and reported stored files as "failed: LockBusy",
+and the report kept only the last run. Now an ingest takes ``<data_dir>/ingest.lock`` with
+``fcntl.flock`` (POSIX advisory lock: released by the kernel when the holder exits, even on
+kill -9, so a crashed run never leaves a stale lock) and writes who holds it (pid, host,
+command, start time) into the file, so the second run can say so.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from khub.errors import KhubError
+
+LOCK_NAME = "ingest.lock"
+
+
+class IngestLockedError(KhubError):
+    """Another process holds the data dir's ingest lock; the message names it."""
+
+
+def holder(lock_path: Path) -> str:
+    """A description of the process that holds ``lock_path`` (from what it wrote there)."""
+    try:
+        info = json.loads(lock_path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if not info:
+        return "another process"
+    return (f"pid {info.get('pid')} on {info.get('host')} (`{info.get('command')}`, "
+            f"since {info.get('started')})")
+
+
+@contextmanager
+def ingest_lock(data_dir: Path, wait: bool = False, poll_seconds: float = 1.0) -> Iterator[Path]:
+    """Hold ``<data_dir>/ingest.lock`` for the duration of the ``with`` block.
+
+    Args:
+        data_dir: the store's data dir (created if missing).
+        wait: wait for the holder to finish instead of failing at once.
+
+    Raises:
+        IngestLockedError: ``wait`` is off and another process holds the lock.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait:
+                    raise IngestLockedError(
+                        f"{data_dir} is being written by {holder(path)}: wait for it to finish, or run "
+                        "`khub ingest --wait ...` to start when it has") from None
+                time.sleep(poll_seconds)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:200],
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
