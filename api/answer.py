@@ -49,6 +49,7 @@ from khub.api.citation import format_citation
 from khub.kinds import APPARATUS
 from khub.text.scripts import text_units
 from khub.text.sentences import split_sentences, strip_label
+from khub.urls import http_url
 
 #: A statement is at least this many words (a CJK character counting as one).
 MIN_STATEMENT_UNITS = 5
@@ -126,7 +127,7 @@ def reference(n: int, doc: Document) -> dict[str, Any]:
     return {
         "n": n, "id": doc.id, "citation": format_citation(m, doc.content), "title": m.get("title"), "symbol": m.get("symbol"),
         "paragraph": m.get("paragraph"), "page": m.get("page"), "year": m.get("year"), "language": m.get("language"),
-        "source": m.get("source"), "path": m.get("path"), "url": m.get("url"), "section": m.get("section"),
+        "source": m.get("source"), "path": m.get("path"), "url": http_url(m.get("url")), "section": m.get("section"),
         "kind": m.get("kind"), "retrieved_id": m.get("retrieved_id"), "retrieved_language": m.get("retrieved_language"),
         **{f: m.get(f) for f in ("article", "annex", "section_number", "section_paragraph")},
     }

@@ -30,6 +30,7 @@ import re
 from typing import Any
 
 from khub.text.scripts import clip
+from khub.urls import http_url
 
 #: Longest chapter or section heading printed in a citation, in characters.
 HEADING_CHARS = 72
@@ -144,7 +145,8 @@ def format_citation(meta: dict[str, Any], text: str | None = None) -> str:
         section = (meta.get("section") or "").split(" — ")[-1]
         part = f", {section}" if section and section != title else ""
         text = f"WOCAT SLM database{code}: {title}{country}{part}"
-        return f"{text}. {meta['url']}" if meta.get("url") else text
+        url = http_url(meta.get("url"))
+        return f"{text}. {url}" if url else text
     section = meta.get("section")
     parts = [title + year]
     if section and section != title:

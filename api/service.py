@@ -21,6 +21,7 @@ from khub.index.retrieval import MODES, Mode, build_retrieval
 from khub.index.store import EmbeddingMismatchError, PassageStore, field_values
 from khub.index.stores import open_store
 from khub.settings import Settings
+from khub.urls import http_url
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
                  "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language",
@@ -39,6 +40,7 @@ def result_dict(doc: Document) -> dict[str, Any]:
     out = {"id": doc.id, "text": doc.content, "score": round(float(doc.score or 0.0), 6),
            "citation": format_citation(doc.meta, doc.content)}
     out.update({f: doc.meta.get(f) for f in RESULT_FIELDS})
+    out["url"] = http_url(out["url"])  # stores ingested before the check may hold other schemes
     return out
 
 
@@ -238,7 +240,8 @@ class SearchService:
         if not docs:
             return None
         d = docs[0]
-        return {"id": d.id, "text": d.content, "meta": d.meta}
+        meta = {**d.meta, "url": http_url(d.meta["url"])} if "url" in d.meta else d.meta
+        return {"id": d.id, "text": d.content, "meta": meta}
 
     def translations(self, passage_id: str) -> dict[str, Any] | None:
         """Every edition the store holds of a passage's translation group, ``{"id",

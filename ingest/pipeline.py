@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -29,6 +30,9 @@ from khub.ingest.translations import iccd_group, manual_groups
 from khub.ingest.wocat import load_record_file
 from khub.text.language import detect_language
 from khub.text.scripts import clip
+from khub.urls import http_url
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -195,6 +199,9 @@ def publication_metadata(path: Path, pages: list[str]) -> dict:
         if not isinstance(data, dict):
             raise ConversionError(meta_path, "sidecar must be a JSON object")
         out = {k: data.get(k) for k in SIDECAR_FIELDS if data.get(k) is not None}
+        if "url" in out and http_url(out["url"]) is None:
+            logger.warning("%s: url %r dropped: only http(s) links are stored", meta_path, str(out["url"])[:100])
+            del out["url"]
         if "year" in out:
             out["year"] = int(str(out["year"]))
         return out

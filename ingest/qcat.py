@@ -22,6 +22,8 @@ from urllib.parse import urljoin
 import httpx
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from khub.urls import http_url
+
 
 class QCATError(Exception):
     """The QCAT API answered with an error that retrying will not fix."""
@@ -140,7 +142,7 @@ def harvest(client: QCATClient, out_dir: Path, since: str | None = None,
             continue
         path = out_dir / f"{code}.json"
         tmp = path.with_suffix(".json.tmp")
-        url = urljoin(client.api_url, item["url"]) if item.get("url") else None  # the page people cite
+        url = http_url(urljoin(client.api_url, item["url"])) if item.get("url") else None  # the page people cite
         tmp.write_text(json.dumps({"code": code, "url": url, "updated": item.get("updated"),
                                    "name": item.get("name"), "details": details}, ensure_ascii=False))
         os.replace(tmp, path)

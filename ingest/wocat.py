@@ -29,12 +29,14 @@ addresses and phone numbers are removed from every free-text answer.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from khub.ingest.convert import ConversionError
+from khub.urls import http_url
 
 #: Question groups and question keys whose subtree is never read (personal data).
 PRIVATE_KEYS = ("tech_qg_184", "qg_accept_conditions", "user", "person", "email", "phone", "contact", "address")
@@ -53,6 +55,8 @@ _NOT_PROSE = re.compile(r"^\s*(?:[{\[]|/upload/|https?://\S+\s*$)|^\S+$")
 _CODE = re.compile(r"^(technologies|approaches|unccd|cca|cbp)_\d+$")
 #: Free-text questions over this many characters are indexed (short ones are labels or numbers).
 _MIN_FREE_TEXT = 40
+
+logger = logging.getLogger(__name__)
 
 
 def scrub(text: str) -> str:
@@ -328,6 +332,9 @@ def load_record_file(path: Path) -> tuple[str, dict]:
         code = path.stem if _CODE.match(path.stem) else None
     if not any(k.startswith("section_") for k in record):
         raise ConversionError(path, "not a QCAT questionnaire (no section_* keys)")
+    if url is not None and http_url(url) is None:
+        logger.warning("%s: url %r dropped: only http(s) links are stored", path, str(url)[:100])
+        url = None
     try:
         return record_to_document(record, code=code, url=url, updated=updated)
     except ConversionError as err:

@@ -56,6 +56,8 @@ def page(browser, site_url):
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    # the page is served with a strict Content-Security-Policy: a violation is an error too
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.goto(site_url + "/")
     yield page
     assert not errors, f"JavaScript errors on the page: {errors}"
@@ -139,3 +141,19 @@ def test_brief_button_downloads_a_word_brief(page, tmp_path):
     assert paragraphs[0] == "Evidence brief: 土地退化零增长与可持续土地管理"
     assert any(p.startswith("[1] ICCD/") or p.startswith("[1] COP 15") for p in paragraphs)
     page.wait_for_function("() => document.querySelector('#status').textContent.includes('downloaded')")
+
+
+def test_only_web_links_are_rendered(page, site_url):
+    """A stored "javascript:" URL never becomes an href: the API drops it (tests/khub/test_urls.py)
+    and the page checks again before it renders a "source page" link."""
+    assert page.evaluate("webUrl('javascript:alert(document.domain)')") is None
+    assert page.evaluate("webUrl(' JavaScript:alert(1)')") is None
+    assert page.evaluate("webUrl('data:text/html,<script>alert(1)</script>')") is None
+    assert page.evaluate("webUrl('/relative')") is None
+    url = "https://qcat.wocat.net/en/wocat/technologies/view/technologies_1724/"
+    assert page.evaluate(f"webUrl('{url}')") == url
+    page.fill("#q", "contour trench bund")
+    page.click("#search-button")
+    page.wait_for_selector("#results .result")
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
+    assert url in hrefs and not [h for h in hrefs if not h.startswith(("http://", "https://", "/", "?", "#", "blob:"))]

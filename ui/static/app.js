@@ -45,6 +45,18 @@ function filterParams(filters) {
   return p;
 }
 
+// Only absolute http(s) links are rendered: a stored "javascript:" or "data:" URL never
+// becomes an href (the server checks too; this page does not rely on it).
+function webUrl(value) {
+  if (typeof value !== "string") return null;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
 async function getJSON(url, options) {
   const response = await fetch(url, options);
   const data = await response.json().catch(() => ({}));
@@ -79,7 +91,8 @@ function renderResults(data) {
     text.innerHTML = safeHighlight(r.highlight || "");
     const links = el("div", { class: "result-links" });
     links.append(el("a", { href: `/documents/${encodeURIComponent(r.id)}` }, "passage JSON"));
-    if (r.url) links.append(el("a", { href: r.url, rel: "noopener" }, "source page"));
+    const source = webUrl(r.url);
+    if (source) links.append(el("a", { href: source, rel: "noopener" }, "source page"));
     if (r.section) links.append(el("span", { class: "section", dir: "auto" }, r.section));
     item.append(head, text, links);
     list.append(item);
