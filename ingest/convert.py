@@ -22,6 +22,11 @@ class ConversionError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
+#: Legacy encodings, most used first (for ties in charset-normalizer's detection).
+_PREVALENCE = ("cp1252", "latin_1", "iso8859_15", "gb18030", "gbk", "big5", "cp1251", "cp1256", "koi8_r",
+               "iso8859_6", "cp1250")
+
+
 def decode_text(data: bytes, path: Path | str = "<bytes>") -> str:
     """Decode text bytes: UTF-8 (BOM allowed) first, else the encoding charset-normalizer detects.
 
@@ -36,10 +41,16 @@ def decode_text(data: bytes, path: Path | str = "<bytes>") -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise ConversionError(path, "not decodable as text in any known encoding")
-    return str(best)
+    # On short text several encodings tie: a French Latin-1 file scores the same as cp1250
+    # and cp1252 ("matière" would be read as "matičre"). Break ties by prevalence: the
+    # WHATWG Encoding Standard makes windows-1252 the legacy default of most locales.
+    tied = [m for m in matches if m.chaos == best.chaos and m.coherence == best.coherence]
+    return str(min(tied, key=lambda m: (_PREVALENCE.index(m.encoding) if m.encoding in _PREVALENCE
+                                        else len(_PREVALENCE))))
 
 
 def pdf_pages(path: Path) -> list[str]:
