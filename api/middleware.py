@@ -26,7 +26,7 @@ import hashlib
 import json
 import re
 import uuid
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any, Awaitable, Callable, MutableMapping, Sequence
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,7 +43,8 @@ DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
-async def send_json(send: Send, status: int, payload: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def send_json(send: Send, status: int, payload: dict,
+                    headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """Send a whole JSON response (used for refusals made before the app runs)."""
     body = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
