@@ -5,7 +5,7 @@
 The store's manual passages carry the translation groups read from
 ``corpora/prais4-manual-2022/segments_aligned.jsonl`` (the gold). This script ignores those
 groups, aligns every chapter's six editions with :func:`khub.index.align.translation_groups`
-(embeddings and section numbers only, as for a document without an alignment file) and
+(embeddings only, as for a document without an alignment file) and
 compares the two over passage pairs of different languages that the gold judges (both
 passages have a gold group):
 
