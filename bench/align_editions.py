@@ -10,7 +10,12 @@ compares the two over passage pairs of different languages that the gold judges 
 passages have a gold group):
 
 * precision: share of pairs put in one group automatically that the gold also groups;
-* recall: share of gold pairs that the automatic groups also join.
+* recall: share of gold pairs that the automatic groups also join;
+* precision by segment overlap (a diagnostic of the gold, not a replacement): a passage's
+  gold group is the longest aligned segment it contains, but a passage that merges several
+  short segments holds them all, and pairing it with the passage holding its second segment
+  is right. Here an automatic pair counts as right when the two passages share any aligned
+  segment (:func:`khub.ingest.translations.contained_segments`).
 
 Both over all language pairs and over the pairs with the English pivot (every edition is
 aligned to English; a pair of two other languages is right only when both alignments are).
@@ -30,8 +35,10 @@ from pathlib import Path
 
 from khub.index.align import EditionPassage, edition_family, translation_groups
 from khub.index.stores import open_store
+from khub.ingest.translations import contained_segments
 from khub.settings import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 HALVES = {"tuning": ("SO1",), "test": ("SO2", "introduction")}
 
 
@@ -73,22 +80,29 @@ def main() -> None:
         judged = set(gold)
         g, a = pairs(gold, judged, language), pairs(auto, judged, language)
         gp, ap = pairs(gold, judged, language, "en"), pairs(auto, judged, language, "en")
+        held = {d.id: contained_segments(ROOT / d.meta["path"], language[d.id], d.content or "") for d in docs}
+        a_overlap = sum(1 for x, y in a if held[x] & held[y])
+        ap_overlap = sum(1 for x, y in ap if held[x] & held[y])
         rows[Path(family).stem] = {"gold_pairs": len(g), "auto_pairs": len(a), "both": len(g & a),
                                    "gold_pairs_en": len(gp), "auto_pairs_en": len(ap), "both_en": len(gp & ap),
+                                   "overlap": a_overlap, "overlap_en": ap_overlap,
                                    "passages": len(docs), "grouped_auto": len(auto), "seconds": round(seconds, 2)}
     report = {}
     for name, chapters in [*((k, (k,)) for k in rows), *HALVES.items(), ("all", tuple(rows))]:
         sel = [rows[c] for c in chapters if c in rows]
-        both, g, a, both_en, g_en, a_en = (sum(r[k] for r in sel) for k in (
-            "both", "gold_pairs", "auto_pairs", "both_en", "gold_pairs_en", "auto_pairs_en"))
+        both, g, a, both_en, g_en, a_en, over, over_en = (sum(r[k] for r in sel) for k in (
+            "both", "gold_pairs", "auto_pairs", "both_en", "gold_pairs_en", "auto_pairs_en", "overlap", "overlap_en"))
         report[name] = {"precision": round(both / a, 4) if a else None, "recall": round(both / g, 4) if g else None,
                         "gold_pairs": g, "auto_pairs": a,
                         "precision_en": round(both_en / a_en, 4) if a_en else None,
                         "recall_en": round(both_en / g_en, 4) if g_en else None,
+                        "precision_overlap": round(over / a, 4) if a else None,
+                        "precision_overlap_en": round(over_en / a_en, 4) if a_en else None,
                         "seconds": round(sum(r["seconds"] for r in sel), 2)}
         r = report[name]
         print(f"{name:>14}  all pairs P {r['precision']} R {r['recall']}  |  pairs with the English pivot "
-              f"P {r['precision_en']} R {r['recall_en']}  (gold pairs {g}, auto pairs {a}, {r['seconds']} s)")
+              f"P {r['precision_en']} R {r['recall_en']}  |  P by segment overlap {r['precision_overlap']} "
+              f"(English {r['precision_overlap_en']})  (gold pairs {g}, auto pairs {a}, {r['seconds']} s)")
     if "--save" in sys.argv:
         target = Path(sys.argv[sys.argv.index("--save") + 1])
         target.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

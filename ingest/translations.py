@@ -55,6 +55,16 @@ def _segments(alignment: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
     return out
 
 
+def contained_segments(path: Path, language: str | None, text: str) -> set[str]:
+    """The groups of every aligned segment of the chapter contained in ``text`` (a passage may
+    hold several when the chunker merged short paragraphs); empty without an alignment file."""
+    alignment = find_alignment(path)
+    if alignment is None or language is None:
+        return set()
+    flat = _WS.sub("", text)
+    return {g for g, seg in _segments(alignment).get((path.stem.lower(), language), []) if seg in flat}
+
+
 def manual_groups(path: Path, language: str | None, texts: list[str]) -> list[str | None]:
     """The aligned-segment group of each passage text of a manual chapter (None where no
     segment of the chapter is contained in the passage, or no alignment file exists)."""
