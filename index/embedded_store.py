@@ -22,6 +22,7 @@ query checks the generation counter and reloads what changed.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import shutil
@@ -519,26 +520,35 @@ class _BM25Index:
 
         self._t = tantivy
         self.path = path
-        layout = path / "FIELDS"
-        wanted = " ".join(("id", "terms") + FILTER_FIELDS)
-        if path.exists() and (not layout.exists() or layout.read_text() != wanted):
-            shutil.rmtree(path)  # built with other fields: derived data, rebuilt from SQLite
-        path.mkdir(parents=True, exist_ok=True)
-        layout.write_text(wanted)
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("id", stored=True, tokenizer_name="raw")
         builder.add_text_field("terms", tokenizer_name="whitespace")
         for field in FILTER_FIELDS:
             builder.add_text_field(field, tokenizer_name="raw")
         self.schema = builder.build()
-        try:
-            self.index = tantivy.Index(self.schema, path=str(path))
-        except Exception as err:  # noqa: BLE001 - a corrupted meta.json or segment: derived data
-            logger.warning("BM25 index in %s cannot be opened (%s); rebuilding it from SQLite", path, err)
-            shutil.rmtree(path)
-            path.mkdir(parents=True)
-            layout.write_text(wanted)  # no GENERATION file: the store rebuilds the index
-            self.index = tantivy.Index(self.schema, path=str(path))
+        # Several processes open one store at once (the workers of `khub serve`): the layout
+        # check, the open and any reset of the folder happen under one exclusive file lock,
+        # and the layout file is replaced atomically, so no process sees it half written.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / "bm25.open.lock", "a+") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            layout = path / "FIELDS"
+            wanted = " ".join(("id", "terms") + FILTER_FIELDS)
+            if path.exists() and (not layout.exists() or layout.read_text() != wanted):
+                shutil.rmtree(path)  # built with other fields: derived data, rebuilt from SQLite
+            path.mkdir(parents=True, exist_ok=True)
+            if not layout.exists():
+                tmp = layout.with_suffix(".tmp")
+                tmp.write_text(wanted)
+                tmp.replace(layout)
+            try:
+                self.index = tantivy.Index(self.schema, path=str(path))
+            except Exception as err:  # noqa: BLE001 - a corrupted meta.json or segment: derived data
+                logger.warning("BM25 index in %s cannot be opened (%s); rebuilding it from SQLite", path, err)
+                shutil.rmtree(path)
+                path.mkdir(parents=True)
+                layout.write_text(wanted)  # no GENERATION file: the store rebuilds the index
+                self.index = tantivy.Index(self.schema, path=str(path))
 
     def generation(self) -> int:
         marker = self.path / "GENERATION"
