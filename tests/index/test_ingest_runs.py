@@ -161,3 +161,18 @@ def test_a_corrupted_bm25_index_is_rebuilt_from_sqlite(folder, tmp_path, monkeyp
     (data / "bm25" / "meta.json").write_text("{ not json", encoding="utf-8")
     store = EmbeddedDocumentStore(data)  # used to raise: the derived index is rebuilt instead
     assert [d.id for d in store.bm25_retrieval("désertification", "fr")] == before
+
+
+def test_many_processes_open_one_store_at_once(folder, tmp_path, monkeypatch):
+    """The workers of `khub serve` open the store together: none may see the BM25 index's
+    layout half written (which once made one of them delete the index under the other)."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("KHUB_DATA_DIR", str(data))
+    assert CliRunner().invoke(app, ["ingest", str(folder)]).exit_code == 0
+    probe = ("import sys; from khub.index.embedded_store import EmbeddedDocumentStore as S; "
+             "s = S(sys.argv[1]); assert s.bm25_retrieval('désertification', 'fr'), 'no hit'")
+    for _ in range(3):
+        procs = [subprocess.Popen([sys.executable, "-c", probe, str(data)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, errors
