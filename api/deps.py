@@ -30,10 +30,23 @@ async def filter_params(
     country: str | None = Query(None, description="filter: country (WOCAT practices)"),
     land_use: str | None = Query(None, description="filter: land use (WOCAT practices)"),
     kind: str | None = Query(None, description="filter: passage kind (body, list_item, table, caption, reference, ...)"),
+    year_from: int | None = Query(None, ge=1900, le=2100, description="filter: documents of this year or later"),
+    year_to: int | None = Query(None, ge=1900, le=2100, description="filter: documents of this year or earlier"),
 ) -> dict[str, Any]:
-    """The metadata filters shared by ``/search`` and ``/facets``."""
+    """The metadata filters shared by ``/search`` and ``/facets``; a year range becomes the
+    list of its years (a filter value may be a list: any of them).
+
+    Raises:
+        InvalidRequestError: year_from after year_to.
+    """
+    years: Any = year
+    if year is None and (year_from is not None or year_to is not None):
+        lo, hi = year_from or 1900, year_to or 2100
+        if lo > hi:
+            raise InvalidRequestError(f"year_from: {lo} is after year_to {hi}")
+        years = list(range(lo, hi + 1))
     return {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
-            "year": year, "country": country, "land_use": land_use, "kind": kind}
+            "year": years, "country": country, "land_use": land_use, "kind": kind}
 
 
 ServiceDep = Annotated[SearchService, Depends(get_service)]

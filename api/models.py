@@ -126,6 +126,10 @@ class SearchResponse(_Open):
     lang: str | None
     collapse: bool
     no_match: bool = Field(default=False, description="no passage cleared the relevance floor; results is empty")
+    total: int = Field(default=0, description="passages in the result list (all pages)")
+    total_documents: int = Field(default=0, description="documents those passages come from")
+    offset: int = 0
+    sort: str = "relevance"
     results: list[SearchHit]
     nearest: list[SearchHit] = Field(default=[], description="with no_match: the passages found anyway, "
                                      "which are not evidence")

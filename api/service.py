@@ -107,9 +107,17 @@ class SearchService:
         return embed_batch(self.text_embedder, self.document_embedder, texts)
 
     def search(self, query: str, k: int = 10, filters: dict[str, Any] | None = None, mode: Mode = "hybrid",
-               lang: str | None = None, collapse: bool = True) -> dict[str, Any]:
+               lang: str | None = None, collapse: bool = True, offset: int = 0,
+               sort: str = "relevance") -> dict[str, Any]:
         """``{"query", "query_language", "mode", "filters", "lang", "collapse", "no_match",
-        "results": [result_dict...], "nearest": [result_dict...]}``.
+        "total", "total_documents", "offset", "sort", "results": [result_dict...],
+        "nearest": [result_dict...]}``.
+
+        The passages retrieved (``settings.candidates`` per leg, fused, translations
+        collapsed) are the result list: ``total`` counts them and ``total_documents`` the
+        documents they come from; ``results`` is the page ``[offset, offset + k)`` of that
+        list, by relevance or, with ``sort="date"``, newest year first (relevance order within
+        a year; passages without a year last).
 
         With ``collapse`` (default) translations of the same passage appear once, in ``lang``
         (else the query language) when the store holds that edition, with ``also_in`` listing
@@ -118,22 +126,33 @@ class SearchService:
         is empty, ``no_match`` is true and the passages found anyway are under ``nearest``.
 
         Raises:
-            InvalidRequestError: empty query, k outside 1..100, unknown filter field or mode.
+            InvalidRequestError: empty query, k outside 1..100, offset < 0, unknown sort,
+                filter field or mode.
         """
         query = (query or "").strip()
         if not query:
             raise InvalidRequestError("q: the query is empty")
         if not 1 <= k <= 100:
             raise InvalidRequestError("k: must be between 1 and 100")
+        if offset < 0:
+            raise InvalidRequestError("offset: must be 0 or more")
+        if sort not in ("relevance", "date"):
+            raise InvalidRequestError(f"sort: must be relevance or date, not {sort!r}")
         filters = {f: v for f, v in (filters or {}).items() if v}
         out: dict = {}
-        docs, language = self.retrieve(query, k, filters, mode, lang, collapse, out)
-        hits = [result_dict(d) for d in docs]
+        pool, language = self.retrieve(query, max(k, self.settings.candidates), filters, mode, lang, collapse, out,
+                                       highlights=False)
+        if sort == "date":
+            pool = sorted(pool, key=lambda d: -int(d.meta["year"]) if str(d.meta.get("year") or "").isdigit() else 1)
+        page = self._highlight(query, out, pool[offset:offset + k])
+        hits = [result_dict(d) for d in page]
         no_match = not self.has_evidence(query, language, out["documents"])
         return {
             "query": query, "query_language": language, "mode": mode, "filters": filters, "lang": lang,
-            "collapse": collapse, "no_match": no_match, "results": [] if no_match else hits,
-            "nearest": hits if no_match else [],
+            "collapse": collapse, "no_match": no_match, "offset": offset, "sort": sort,
+            "total": 0 if no_match else len(pool),
+            "total_documents": 0 if no_match else len({d.meta.get("doc_id") or d.id for d in pool}),
+            "results": [] if no_match else hits, "nearest": hits if no_match else [],
         }
 
     def has_evidence(self, query: str, language: str | None, documents: list[Document]) -> bool:
@@ -144,12 +163,13 @@ class SearchService:
                             s.no_match_coverage, s.no_match_known)
 
     def retrieve(self, query: str, k: int, filters: dict, mode: Mode, lang: str | None, collapse: bool,
-                  out: dict | None = None) -> tuple[list[Document], str]:
+                  out: dict | None = None, highlights: bool = True) -> tuple[list[Document], str]:
         """The ``k`` best passages for ``query``, translations collapsed (each shown in ``lang``,
         else the query's language, when the store holds that edition and it passes ``filters``:
         :func:`khub.index.collapse.collapse_translations`), highlights set.
 
-        Retrieves 3k candidates when collapsing (so k groups remain). ``out``, when given,
+        Retrieves 3k candidates when collapsing (so k groups remain); ``highlights=False``
+        leaves the highlights to the caller (a page of a longer list). ``out``, when given,
         receives the retriever's output (``query_embedding``, ``query_language``); a
         ``query_embedding`` already in ``out`` is reused instead of embedding the query again.
 
@@ -173,7 +193,8 @@ class SearchService:
             editions = {g: [d for d in found if d.meta.get("language") == preferred] for g, found in
                         (self.store.group_editions(missing, filters) if missing and preferred else {}).items()}
             docs = collapse_translations(docs, preferred, group_languages, editions)
-        return self._highlight(query, result, docs[:k]), result["query_language"]
+        docs = docs[:k]
+        return (self._highlight(query, result, docs) if highlights else docs), result["query_language"]
 
     def _highlight(self, query: str, result: dict, docs: list[Document]) -> list[Document]:
         """Set ``meta["highlight"]`` (:func:`khub.index.highlight.highlight`) on each passage."""
@@ -224,7 +245,8 @@ class SearchService:
         else:
             for r in self.store.list_documents():
                 meta = r["meta"]
-                if all(str(v) in field_values(meta, f) for f, v in filters.items()):
+                if all(any(str(x) in field_values(meta, f) for x in (v if isinstance(v, list) else [v]))
+                       for f, v in filters.items()):
                     metas[r["doc_id"]] = meta
         counts: dict[str, dict[str, int]] = {f: {} for f in self.FACETS}
         for meta in metas.values():
@@ -233,6 +255,36 @@ class SearchService:
                     counts[f][v] = counts[f].get(v, 0) + 1
         ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()}
         return {"query": query, "filters": filters, "documents": len(metas), "facets": ordered}
+
+    def context(self, passage_id: str, before: int = 2, after: int = 2) -> dict[str, Any] | None:
+        """A passage with the passages around it in its document, for reading it in place:
+        ``{"id", "doc_id", "citation", "language", "url", "path", "translations": [{"id",
+        "language"}], "passages": [{"id", "text", "citation", "kind", "current"}]}`` in document
+        order (passage ids are ``<doc_id>:<position>``). None for an unknown id.
+
+        Raises:
+            InvalidRequestError: before/after outside 0..10.
+        """
+        if not (0 <= before <= 10 and 0 <= after <= 10):
+            raise InvalidRequestError("before/after: must be between 0 and 10")
+        found = self.store.get_documents([passage_id], with_embedding=False)
+        if not found:
+            return None
+        doc = found[0]
+        doc_id, position = doc.meta.get("doc_id"), doc.meta.get("position")
+        ids = ([f"{doc_id}:{p}" for p in range(max(0, position - before), position + after + 1)]
+               if doc_id is not None and isinstance(position, int) else [passage_id])
+        around = sorted(self.store.get_documents(ids, with_embedding=False), key=lambda d: d.meta.get("position") or 0)
+        editions = (self.translations(passage_id) or {}).get("editions", [])
+        return {
+            "id": passage_id, "doc_id": doc_id, "citation": format_citation(doc.meta, doc.content),
+            "language": doc.meta.get("language"), "url": http_url(doc.meta.get("url")), "path": doc.meta.get("path"),
+            "title": doc.meta.get("title"),
+            "translations": [{"id": e["id"], "language": e["language"]} for e in editions if e["id"] != passage_id],
+            "passages": [{"id": d.id, "text": d.content, "citation": format_citation(d.meta, d.content),
+                          "kind": d.meta.get("kind"), "language": d.meta.get("language"),
+                          "current": d.id == passage_id} for d in around],
+        }
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
         """A stored passage with all its metadata, or None."""

@@ -29,6 +29,18 @@ def document(service: ServiceDep, passage_id: str,
     return doc
 
 
+@router.get("/passages/{passage_id}/context")
+def context(service: ServiceDep, passage_id: str,
+            before: int = Query(2, ge=0, le=10, description="passages before it in its document"),
+            after: int = Query(2, ge=0, le=10, description="passages after it")) -> dict:
+    """The reading view of a passage: it and the passages around it in its document, its
+    citation, source link and the ids of its other language editions (404 for an unknown id)."""
+    found = service.context(passage_id, before, after)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no passage with id {passage_id!r}")
+    return found
+
+
 @router.get("/passages/{passage_id}/translations", response_model=TranslationsResponse)
 def translations(service: ServiceDep, passage_id: str) -> dict:
     """Every language edition the store holds of the passage's paragraph (404 for an unknown id)."""

@@ -21,9 +21,12 @@ def search(
     mode: Literal["hybrid", "bm25", "dense"] = Query("hybrid", description="retrieval legs"),
     lang: str | None = Query(None, description="preferred language of collapsed translations (default: the query's)"),
     collapse: bool = Query(True, description="show each passage once across its translations"),
+    offset: int = Query(0, ge=0, le=1000, description="first result of the page (paging: offset += k)"),
+    sort: Literal["relevance", "date"] = Query("relevance", description="relevance, or newest year first"),
 ) -> dict:
-    """Hybrid (BM25 + embedding, RRF) search with filters, translations collapsed."""
-    return service.search(q, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse)
+    """Hybrid (BM25 + embedding, RRF) search with filters, translations collapsed; ``total``
+    passages (from ``total_documents`` documents) in the result list, paged by ``offset``."""
+    return service.search(q, k=k, filters=filters, mode=mode, lang=lang, collapse=collapse, offset=offset, sort=sort)
 
 
 @router.get("/facets", response_model=FacetsResponse)

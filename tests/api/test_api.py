@@ -66,3 +66,35 @@ def test_facets(client):
     assert iccd["documents"] == 2 and iccd["facets"]["source"] == {"iccd": 2}
     r = client.get("/search", params={"q": "grazing land", "country": "Afghanistan", "land_use": "Grazing land"})
     assert r.status_code == 200 and {x["source"] for x in r.json()["results"]} == {"wocat"}
+
+
+def test_total_paging_sort_and_year_range(client):
+    first = client.get("/search", params={"q": "land degradation", "k": 5}).json()
+    assert first["total"] >= 10 and 1 <= first["total_documents"] <= first["total"]
+    second = client.get("/search", params={"q": "land degradation", "k": 5, "offset": 5}).json()
+    ids = [r["id"] for r in first["results"]] + [r["id"] for r in second["results"]]
+    assert len(set(ids)) == 10 and second["total"] == first["total"]
+    whole = client.get("/search", params={"q": "land degradation", "k": 10}).json()
+    assert [r["id"] for r in whole["results"]] == ids  # pages are slices of one list
+    dated = client.get("/search", params={"q": "land degradation", "k": 20, "sort": "date"}).json()["results"]
+    years = [r["year"] for r in dated if r["year"] is not None]
+    assert years == sorted(years, reverse=True) and years
+    ranged = client.get("/search", params={"q": "land degradation", "year_from": 2020, "year_to": 2022}).json()
+    assert ranged["results"] and all(2020 <= r["year"] <= 2022 for r in ranged["results"])
+    bad = client.get("/search", params={"q": "soil", "year_from": 2022, "year_to": 2019})
+    assert bad.status_code == 422 and bad.json()["message"].startswith("year_from")
+
+
+def test_reading_view_context(client):
+    hit = client.get("/search", params={"q": "What is the objective of the Convention?", "source": "convention"}).json()
+    pid = hit["results"][0]["id"]
+    view = client.get(f"/passages/{pid}/context", params={"before": 2, "after": 2}).json()
+    current = [p for p in view["passages"] if p["current"]]
+    assert len(current) == 1 and current[0]["id"] == pid
+    assert 2 <= len(view["passages"]) <= 5 and view["citation"].startswith("UNCCD")
+    positions = [int(p["id"].rsplit(":", 1)[1]) for p in view["passages"]]
+    assert positions == sorted(positions) and len(set(p["id"].split(":")[0] for p in view["passages"])) == 1
+    manual = client.get("/search", params={"q": "land cover change", "source": "manual", "language": "en"}).json()
+    editions = client.get(f"/passages/{manual['results'][0]['id']}/context").json()["translations"]
+    assert {e["language"] for e in editions} >= {"fr", "zh"}
+    assert client.get("/passages/nope:1/context").status_code == 404
