@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -158,3 +159,186 @@ def test_only_web_links_are_rendered(page, site_url):
     page.wait_for_selector("#results .result")
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
     assert url in hrefs and not [h for h in hrefs if not h.startswith(("http://", "https://", "/", "?", "#", "blob:"))]
+
+
+# ---------------------------------------------------------------- issue 11: languages, reading, a11y
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+SCREENSHOTS = Path(tempfile.gettempdir()) / "khub-ui-screenshots"
+
+
+def shot(page, name: str) -> Path:
+    """Save a full-page screenshot for the reviewer and print where it is."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def axe_serious(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now. The script is
+    evaluated through the DevTools protocol, so the page's Content-Security-Policy stays on."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+            .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+    }""")
+
+
+def test_landing_page_has_no_serious_accessibility_violations(page):
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.press("Shift+Tab")  # the skip link is the first stop
+    assert axe_serious(page) == []
+    levels = page.eval_on_selector_all("h1, h2, h3", "hs => hs.filter(h => h.offsetParent !== null).map(h => +h.tagName[1])")
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+
+
+def test_arabic_interface_is_right_to_left_and_accessible(page, site_url):
+    page.goto(site_url + "/?hl=ar&q=" + "تدهور الأراضي")
+    page.wait_for_selector("#results .result")
+    assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+    assert page.locator("h1").inner_text() == "البحث في مركز المعارف التابع لاتفاقية مكافحة التصحر"
+    assert page.locator("#search-button").inner_text() == "بحث"
+    status = page.locator("#status").inner_text()
+    assert "مقطع" in status and re.search("وثيقة|وثائق|وثيقتين", status)
+    # mirrored: the search box starts at the right edge of the form
+    box, form = page.locator("#q").bounding_box(), page.locator("#search-form").bounding_box()
+    assert box["x"] + box["width"] > form["x"] + form["width"] - 5
+    assert page.locator("#results .result .passage[lang='ar']").count() > 0
+    assert axe_serious(page) == []
+    shot(page, "arabic-interface-arabic-query")
+
+
+def test_interface_language_follows_the_browser(browser, site_url):
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(site_url + "/")
+    page.wait_for_function("() => document.documentElement.lang === 'fr'")
+    assert page.locator("#search-button").inner_text() == "Rechercher"
+    page.select_option("#ui-lang", "zh")
+    page.wait_for_function("() => document.documentElement.lang === 'zh'")
+    assert page.locator("#search-button").inner_text() == "搜索" and "hl=zh" in page.url
+    context.close()
+
+
+def test_english_results_page_pages_sorts_and_filters_by_year(page, site_url):
+    page.goto(site_url + "/?q=land+degradation")
+    page.wait_for_selector("#results .result")
+    status = page.locator("#status").inner_text()
+    total = int(re.search(r"([\d,]+) passages", status).group(1).replace(",", ""))
+    assert total > 10 and page.locator("#results .result").count() == 10
+    assert axe_serious(page) == []
+    page.click("#more")
+    page.wait_for_function("() => document.querySelectorAll('#results .result').length === 20")
+    ids = page.eval_on_selector_all("#results .result", "rs => rs.map(r => r.dataset.id)")
+    assert len(set(ids)) == 20
+    assert page.evaluate("document.activeElement.dataset.id") == ids[10]  # focus on the first new result
+    page.select_option("#sort", "date")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('sort') === 'date'")
+    page.fill("#year-from", "2020")
+    page.fill("#year-to", "2022")
+    page.click("#search-button")
+    page.wait_for_selector("#active-filters .chip[data-field='years']")
+    page.wait_for_function("() => !document.querySelector('#content').classList.contains('loading')")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["year_from"] == ["2020"] and query["year_to"] == ["2022"]
+    citations = page.locator("#results .result .citation").all_inner_texts()
+    assert citations and all(re.search(r"\b(2020|2021|2022)\b", c) or "manual" in c.lower() for c in citations)
+
+
+def test_reading_view_shows_context_citation_and_editions(page, site_url):
+    page.goto(site_url + "/?q=land+cover+change&source=manual&language=en")
+    page.wait_for_selector("#results .result")
+    opener = page.locator("#results .result .read-button").first
+    passage_id = opener.get_attribute("data-id")
+    opener.click()
+    page.wait_for_selector("#reader:not([hidden]) .reader-passage.current")
+    assert page.evaluate("document.activeElement.id") == "reader-title"
+    assert page.locator(".reader-passage.current").get_attribute("data-id") == passage_id
+    assert page.locator("#reader-text .reader-passage").count() >= 2
+    assert page.locator("#reader-citation").inner_text().startswith("PRAIS reporting manual")
+    editions = page.locator("#reader-editions .edition-link")
+    assert {editions.nth(i).get_attribute("data-lang") for i in range(editions.count())} >= {"fr", "zh", "ar"}
+    page.locator("#reader-editions .edition-link[data-lang='fr']").click()
+    page.wait_for_selector("#reader-edition:not([hidden]) .reader-passage.current[lang='fr']")
+    assert axe_serious(page) == []
+    page.set_viewport_size({"width": 1366, "height": 900})
+    shot(page, "reading-view-with-editions")
+    left = page.locator("#reader-text").bounding_box()
+    right = page.locator("#reader-edition").bounding_box()
+    assert right["x"] > left["x"] + left["width"] - 5  # side by side on a wide screen
+    page.click("#reader-close")
+    assert page.evaluate("document.activeElement.dataset.id") == passage_id
+
+
+def test_ask_answer_is_accessible_and_ctrl_enter_asks(page):
+    page.fill("#q", "What is the objective of the Convention?")
+    page.press("#q", "Control+Enter")
+    page.wait_for_selector("#answer:not([hidden]) #references li")
+    assert parse_qs(urlparse(page.url).query)["mode"] == ["ask"]
+    assert axe_serious(page) == []
+
+
+def test_back_and_forward_and_stale_responses(page, site_url):
+    page.fill("#q", "soil erosion and runoff")
+    page.click("#search-button")
+    page.wait_for_selector("#facets .facet-value[data-field='source'][data-value='wocat']")
+    page.click("#facets .facet-value[data-field='source'][data-value='wocat']")
+    page.wait_for_selector("#active-filters .chip[data-field='source']")
+    page.wait_for_function("() => document.activeElement.id === 'results-heading'")  # focus follows the results
+    page.go_back()
+    page.wait_for_function("() => !new URLSearchParams(location.search).get('source')")
+    page.wait_for_function("() => document.querySelectorAll('#active-filters .chip').length === 0")
+    assert page.url.startswith(site_url) and page.locator("#q").input_value() == "soil erosion and runoff"
+    page.go_forward()
+    page.wait_for_selector("#active-filters .chip[data-field='source']")
+    # a slow earlier response must not overwrite a newer query's results
+    delayed = {"done": False}
+
+    def slow_first(route):
+        if not delayed["done"] and "q=terraces" not in route.request.url:
+            delayed["done"] = True
+            time.sleep(2.5)
+        route.continue_()
+
+    page.route("**/search?*", slow_first)
+    page.fill("#q", "soil organic carbon")
+    page.click("#search-button")
+    page.fill("#q", "terraces")
+    page.click("#search-button")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('terraces')")
+    time.sleep(3)
+    assert "terraces" in page.locator("#status").inner_text() and parse_qs(urlparse(page.url).query)["q"] == ["terraces"]
+    page.unroute("**/search?*")
+
+
+def test_mobile_results_come_before_facets(browser, site_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(site_url + "/?q=soil+erosion")
+    page.wait_for_selector("#results .result")
+    results = page.locator("#results").bounding_box()
+    facets = page.locator("#facets-panel").bounding_box()
+    assert results["y"] < facets["y"] and results["y"] < 700
+    assert page.locator("#facets-panel").get_attribute("open") is None  # collapsed panel
+    for selector in ("#search-button", "#ask-button", "#facets-panel summary", "#results .read-button"):
+        assert page.locator(selector).first.bounding_box()["height"] >= 44, selector
+    shot(page, "mobile-result-list")
+    context.close()
+
+
+def test_no_match_state(page, site_url):
+    page.goto(site_url + "/?q=asdfghjkl")
+    page.wait_for_selector("#no-match:not([hidden])")
+    assert "asdfghjkl" in page.locator("#no-match").inner_text()
+    assert page.locator("#results .result").count() == 0
+    assert page.locator("#nearest-heading").is_visible()
+    assert axe_serious(page) == []
+    shot(page, "no-match-state")
+
+
+def test_errors_are_translated_and_friendly(page, site_url):
+    page.goto(site_url + "/?hl=fr&q=sol&year=1800")
+    page.wait_for_selector("#status.error")
+    assert page.locator("#status").inner_text().startswith("La requête n’a pas été acceptée")

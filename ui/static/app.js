@@ -533,7 +533,10 @@ function fillForm(state) {
 
 document.addEventListener("DOMContentLoaded", async () => {
   await loadCatalog(pickLanguage());
-  $("facets-panel").open = window.matchMedia("(min-width: 50rem)").matches;
+  // wide screens show the options and facets; small screens fold them under the results
+  const wide = window.matchMedia("(min-width: 50rem)").matches;
+  $("facets-panel").open = wide;
+  $("options").open = wide || Boolean(readState().yearFrom || readState().yearTo || readState().sort === "date");
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     // Enter repeats the last action: after an Ask, it asks again
