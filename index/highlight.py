@@ -18,7 +18,9 @@ from khub.text.analysis import analyze, jieba_segmenter
 from khub.text.scripts import CJK_CHAR
 from khub.text.sentences import sentence_spans
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+#: A word with its combining marks: Python's ``\w`` leaves out the Arabic harakat and tanween
+#: (Unicode category Mn), so "تدهوراً" was marked without its final tanween.
+_WORD = re.compile(r"(?:\w|[\u0300-\u036F\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED])+", re.UNICODE)
 
 
 def term_spans(text: str, terms: set[str], language: str | None) -> list[tuple[int, int]]:
