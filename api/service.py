@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -279,12 +280,22 @@ class SearchService:
         return {
             "id": passage_id, "doc_id": doc_id, "citation": format_citation(doc.meta, doc.content),
             "language": doc.meta.get("language"), "url": http_url(doc.meta.get("url")), "path": doc.meta.get("path"),
-            "title": doc.meta.get("title"),
+            "title": doc.meta.get("title"), "has_original": self.original_file(passage_id) is not None,
             "translations": [{"id": e["id"], "language": e["language"]} for e in editions if e["id"] != passage_id],
             "passages": [{"id": d.id, "text": d.content, "citation": format_citation(d.meta, d.content),
                           "kind": d.meta.get("kind"), "language": d.meta.get("language"),
                           "current": d.id == passage_id} for d in around],
         }
+
+    def original_file(self, passage_id: str) -> Path | None:
+        """The file a passage was ingested from, when it is still where the store recorded it
+        (its path relative to the server's working directory, or absolute); else None. Only
+        paths recorded by an ingest can be returned, never one taken from the request."""
+        found = self.store.get_documents([passage_id], with_embedding=False)
+        if not found or not found[0].meta.get("path"):
+            return None
+        path = Path(found[0].meta["path"])
+        return path if path.is_file() else None
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
         """A stored passage with all its metadata, or None."""

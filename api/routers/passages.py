@@ -1,14 +1,21 @@
 """``GET /documents/{passage_id}``: one stored passage (``?lang=fr``: its French edition);
-``GET /passages/{passage_id}/translations``: every edition of it."""
+``GET /passages/{passage_id}/translations``: every edition of it; ``/context``: the reading
+view (the passage among its neighbours); ``/original``: the file it was ingested from."""
 
 from __future__ import annotations
 
+import mimetypes
+
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse
 
 from khub.api.deps import ServiceDep
 from khub.api.models import PassageResponse, TranslationsResponse
 
 router = APIRouter(tags=["passages"])
+
+#: Media types of the files khub ingests (not left to the system's mime database).
+ORIGINAL_TYPES = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/markdown", ".json": "application/json"}
 
 
 @router.get("/documents/{passage_id}", response_model=PassageResponse)
@@ -27,6 +34,19 @@ def document(service: ServiceDep, passage_id: str,
     if doc is None:
         raise HTTPException(status_code=404, detail=f"no passage with id {passage_id!r}")
     return doc
+
+
+@router.get("/passages/{passage_id}/original", response_class=FileResponse,
+            responses={200: {"description": "the original file (PDF, text, Markdown or QCAT JSON)"}})
+def original(service: ServiceDep, passage_id: str) -> FileResponse:
+    """The file the passage was ingested from, shown inline (404 when it is no longer there)."""
+    path = service.original_file(passage_id)
+    if path is None:
+        raise HTTPException(status_code=404, detail=f"the original file of passage {passage_id!r} is not available")
+    media = ORIGINAL_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if media.startswith("text/"):
+        media += "; charset=utf-8"
+    return FileResponse(path, media_type=media, filename=path.name, content_disposition_type="inline")
 
 
 @router.get("/passages/{passage_id}/context")

@@ -98,3 +98,8 @@ def test_reading_view_context(client):
     editions = client.get(f"/passages/{manual['results'][0]['id']}/context").json()["translations"]
     assert {e["language"] for e in editions} >= {"fr", "zh"}
     assert client.get("/passages/nope:1/context").status_code == 404
+    assert view["has_original"]
+    original = client.get(f"/passages/{pid}/original")
+    assert original.status_code == 200 and original.headers["content-type"].startswith("text/markdown")
+    assert "ARTICLE 2" in original.text.upper() and "inline" in original.headers["content-disposition"]
+    assert client.get("/passages/nope:1/original").status_code == 404

@@ -258,6 +258,7 @@ def test_reading_view_shows_context_citation_and_editions(page, site_url):
     assert page.locator(".reader-passage.current").get_attribute("data-id") == passage_id
     assert page.locator("#reader-text .reader-passage").count() >= 2
     assert page.locator("#reader-citation").inner_text().startswith("PRAIS reporting manual")
+    assert page.locator("#reader-file").get_attribute("href") == f"/passages/{passage_id.replace(':', '%3A')}/original"
     editions = page.locator("#reader-editions .edition-link")
     assert {editions.nth(i).get_attribute("data-lang") for i in range(editions.count())} >= {"fr", "zh", "ar"}
     page.locator("#reader-editions .edition-link[data-lang='fr']").click()

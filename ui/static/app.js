@@ -362,6 +362,9 @@ function showReader(view, edition) {
   links.replaceChildren();
   const source = webUrl(view.url);
   if (source) links.append(el("a", { href: source, rel: "noopener", id: "reader-original" }, t("original")));
+  if (view.has_original) {
+    links.append(el("a", { href: `/passages/${encodeURIComponent(view.id)}/original`, id: "reader-file" }, t("originalFile")));
+  }
   links.append(el("a", { href: `/documents/${encodeURIComponent(view.id)}`, id: "reader-json" }, t("passageJson")));
   const editions = $("reader-editions");
   editions.replaceChildren();
