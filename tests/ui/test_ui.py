@@ -187,8 +187,10 @@ def axe_serious(page) -> list[dict]:
 
 
 def test_landing_page_has_no_serious_accessibility_violations(page):
-    assert page.evaluate("document.activeElement.id") == "q"
-    page.keyboard.press("Shift+Tab")  # the skip link is the first stop
+    page.wait_for_function("() => document.activeElement.id === 'q'")  # the search box has focus
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")  # back past the interface language: the skip link comes first
+    assert page.evaluate("document.activeElement.className") == "skip-link"
     assert axe_serious(page) == []
     levels = page.eval_on_selector_all("h1, h2, h3", "hs => hs.filter(h => h.offsetParent !== null).map(h => +h.tagName[1])")
     assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
@@ -208,6 +210,14 @@ def test_arabic_interface_is_right_to_left_and_accessible(page, site_url):
     assert page.locator("#results .result .passage[lang='ar']").count() > 0
     assert axe_serious(page) == []
     shot(page, "arabic-interface-arabic-query")
+
+
+def test_facet_values_and_chips_are_translated(page, site_url):
+    page.goto(site_url + "/?hl=zh&q=terraces&source=wocat")
+    page.wait_for_selector("#facets .facet-value[data-field='land_use']")
+    assert page.locator("#facets .facet-value[data-field='land_use'][data-value='Grazing land']").inner_text().startswith("牧场")
+    assert page.locator("#facets .facet-value[data-field='country'][data-value='Afghanistan']").inner_text().startswith("阿富汗")
+    assert page.locator("#active-filters .chip[data-field='source']").inner_text().startswith("来源: WOCAT 做法")
 
 
 def test_interface_language_follows_the_browser(browser, site_url):

@@ -20,7 +20,7 @@ const FILTER_FIELDS = ["source", "language", "year", "body", "session", "symbol"
 const PAGE = 10;
 
 const $ = (id) => document.getElementById(id);
-const ui = { lang: "en", catalog: {}, fallback: {}, seq: 0, controller: null, state: null, shown: 0, total: 0 };
+const ui = { lang: "en", catalog: {}, fallback: {}, vocabulary: {}, seq: 0, controller: null, state: null, shown: 0, total: 0 };
 
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
@@ -59,9 +59,12 @@ function languageName(code) {
   }
 }
 
+/** A facet value in the interface language: sources from the catalogue, languages from
+ *  Intl.DisplayNames, WOCAT countries and land uses from QCAT's own translations (wocat.json). */
 function valueName(field, value) {
   if (field === "source") return t(`source.${value}`);
   if (field === "language") return languageName(value);
+  if (field === "country" || field === "land_use") return ui.vocabulary[value]?.[ui.lang] || String(value);
   return String(value);
 }
 
@@ -78,7 +81,10 @@ function pickLanguage() {
 
 async function loadCatalog(lang) {
   const get = async (code) => (await fetch(`i18n/${code}.json`)).json();
-  if (!Object.keys(ui.fallback).length) ui.fallback = await get("en");
+  if (!Object.keys(ui.fallback).length) {
+    ui.fallback = await get("en");
+    ui.vocabulary = await get("wocat").catch(() => ({}));
+  }
   ui.catalog = lang === "en" ? ui.fallback : await get(lang);
   ui.lang = lang;
   document.documentElement.lang = lang;
