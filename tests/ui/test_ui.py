@@ -345,6 +345,7 @@ def test_no_match_state(page, site_url):
     assert "asdfghjkl" in page.locator("#no-match").inner_text()
     assert page.locator("#results .result").count() == 0
     assert page.locator("#nearest-heading").is_visible()
+    assert page.locator("#facets .facet-value").count() == 0  # no refinements of non-evidence
     assert axe_serious(page) == []
     shot(page, "no-match-state")
 

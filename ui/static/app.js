@@ -442,7 +442,7 @@ async function run(state, { push = false, focus = false } = {}) {
       getJSON(`/search?${search}`), getJSON(`/facets?${facets}`), asking]);
     if (seq !== ui.seq) return; // a newer request was made meanwhile
     renderResults(results, false);
-    renderFacets(counts, state);
+    renderFacets(results.no_match ? {} : counts, state); // no refinements of passages that are not evidence
     if (answer) renderAnswer(answer); else $("answer").hidden = true;
     const ms = Math.round(performance.now() - started);
     setStatus(t("summary", { passages: tn("passages", results.total), documents: tn("documents", results.total_documents),
