@@ -54,10 +54,21 @@ def _paragraph(meta: dict[str, Any], text: str | None) -> list[str]:
     return [f"para. {para}({label.group(1)})" if label else f"para. {para}"]
 
 
+def page_reference(meta: dict[str, Any]) -> str | None:
+    """``p. N``: the page number printed on the page when it prints one (``page_label``), with
+    the PDF's physical page in brackets when they differ (``p. 51 (PDF p. 61)``); else the
+    physical page; None without a page."""
+    page, label = meta.get("page"), meta.get("page_label")
+    if label and str(label) != str(page):
+        return f"p. {label} (PDF p. {page})" if page else f"p. {label}"
+    return f"p. {page}" if page else None
+
+
 def _locator(meta: dict[str, Any], text: str | None = None) -> list[str]:
     parts = _paragraph(meta, text)
-    if meta.get("page"):
-        parts.append(f"p. {meta['page']}")
+    page = page_reference(meta)
+    if page:
+        parts.append(page)
     return parts
 
 
@@ -93,8 +104,9 @@ def _outlined(meta: dict[str, Any], text: str | None) -> str:
         parts.append("reference list")
     elif meta.get("section_paragraph"):
         parts.append(f"para. {meta['section_paragraph']}")
-    if meta.get("page"):
-        parts.append(f"p. {meta['page']}")
+    page = page_reference(meta)
+    if page:
+        parts.append(page)
     return " – ".join(parts)
 
 

@@ -88,7 +88,8 @@ class CitedPassage(_Open):
     title: str | None = None
     symbol: str | None = None
     paragraph: str | int | None = None
-    page: int | str | None = None
+    page: int | str | None = Field(default=None, description="physical page of the PDF (1-based)")
+    page_label: str | None = Field(default=None, description="the page number printed on that page, when it prints one")
     year: int | str | None = None
     language: str | None = None
     source: str | None = None

@@ -24,7 +24,7 @@ from khub.index.stores import open_store
 from khub.settings import Settings
 from khub.urls import http_url
 
-RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "year", "language", "source", "path", "url", "section",
+RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "page_label", "year", "language", "source", "path", "url", "section",
                  "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language",
                  "article", "annex", "section_number", "section_paragraph")
 

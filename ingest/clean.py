@@ -191,6 +191,59 @@ def running_lines(pages: list[str], edge: int = 2, min_share: float = 0.5) -> se
     return {line for line, n in counts.items() if n >= threshold and len(line) < 120 and not _NOT_RUNNING.search(line)}
 
 
+_PRINTED_NUMBER = re.compile(r"^\s*(?:-\s*)?(\d{1,4})(?:\s*-)?\s*$|^\s*(?:Page|Página|Стр\.?|页次)\s*(\d{1,4})"
+                             r"\s*(?:/\s*\d+)?\s*$", re.I)
+_ROMAN = re.compile(r"^\s*([ivxlc]{1,7})\s*$")
+
+
+def _roman_value(text: str) -> int:
+    values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+    total = 0
+    for a, b in zip(text, text[1:] + " "):
+        total += -values[a] if values.get(b, 0) > values[a] else values[a]
+    return total
+
+
+def page_labels(pages: list[str], edge_lines: int = 3) -> list[str | None]:
+    """The page number each PDF page prints, or None: ``pages`` are raw page texts.
+
+    A candidate is a line of the first or last ``edge_lines`` non-empty lines that is only a
+    number ("51", "- 51 -", "Page 51", "Стр. 51") or a lower-case Roman numeral (front
+    matter). It is kept only when a neighbouring page agrees: the previous page printed one
+    less or the next page one more (the same test for Roman numerals). Any other number at a
+    page edge (a year, a table value) is not taken for a page number. The physical page stays
+    the page's position; this is the label a reader sees on it (printed "51" on PDF page 61).
+    """
+    candidates: list[list[tuple[str, int]]] = []
+    for page in pages:
+        lines = [ln for ln in page.split("\n") if ln.strip()]
+        found: list[tuple[str, int]] = []
+        for line in lines[:edge_lines] + lines[-edge_lines:]:
+            m = _PRINTED_NUMBER.match(line)
+            if m:
+                found.append(("arabic", int(m.group(1) or m.group(2))))
+            elif _ROMAN.match(line):
+                found.append(("roman", _roman_value(line.strip())))
+        candidates.append(found)
+    labels: list[str | None] = []
+    for i, found in enumerate(candidates):
+        before = set(candidates[i - 1]) if i else set()
+        after = set(candidates[i + 1]) if i + 1 < len(candidates) else set()
+        label = next((f"{n}" if kind == "arabic" else _to_roman(n) for kind, n in found
+                      if (kind, n - 1) in before or (kind, n + 1) in after), None)
+        labels.append(label)
+    return labels
+
+
+def _to_roman(n: int) -> str:
+    out = ""
+    for value, numeral in ((100, "c"), (90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= value:
+            out += numeral
+            n -= value
+    return out
+
+
 def clean_pages(pages: list[str], paged: bool) -> list[str]:
     """Clean every page: furniture, inline markup (:func:`strip_markup`), running
     headers/footers and page numbers (paged input only), ligatures and line-end hyphenation (paged input only), CJK whitespace.

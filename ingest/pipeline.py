@@ -21,7 +21,7 @@ from pathlib import Path
 from haystack import Document
 
 from khub.ingest.chunk import chunk_pages
-from khub.ingest.clean import clean_pages
+from khub.ingest.clean import clean_pages, page_labels
 from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
 from khub.ingest.locators import outline_locators
 from khub.ingest.metadata import TITLE_CHARS, classify_source, find_symbol, find_title, iccd_metadata
@@ -49,6 +49,8 @@ class SourceDocument:
     pages: list[str]
     paged: bool
     meta: dict = field(default_factory=dict)
+    #: The page number each page prints, or None (:func:`khub.ingest.clean.page_labels`).
+    page_labels: list[str | None] = field(default_factory=list)
 
 
 def path_key(path: Path) -> str:
@@ -250,6 +252,7 @@ def load_document(path: Path) -> SourceDocument:
         pages=cleaned,
         paged=paged,
         meta=meta,
+        page_labels=page_labels(pages) if paged else [],
     )
 
 
@@ -265,7 +268,8 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
     """Chunk a :class:`SourceDocument` into Haystack ``Document`` passages.
 
     Every passage carries: source, title, symbol, language (detected on the
-    passage, falling back to the document's), doc_language, page, paragraph,
+    passage, falling back to the document's), doc_language, page (physical, 1-based),
+    page_label (the number printed on that page, when it prints one), paragraph,
     section, path, content_hash, doc_id, position, kind and lead_in (:mod:`khub.ingest.kinds`),
     the outline locators of its source (article/annex, section number/paragraph:
     :mod:`khub.ingest.locators`), translation_group
@@ -286,6 +290,8 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
             "doc_language": doc.meta["language"],
             "language": detect_language(chunk.text, default=doc.meta["language"]),
             "page": chunk.page,
+            "page_label": (doc.page_labels[chunk.page - 1]
+                           if chunk.page and chunk.page <= len(doc.page_labels) else None),
             "paragraph": chunk.paragraph,
             "section": chunk.section,
             "content_hash": doc.content_hash,
