@@ -29,12 +29,31 @@ class IngestLockedError(KhubError):
     """Another process holds the data dir's ingest lock; the message names it."""
 
 
-def holder(lock_path: Path) -> str:
-    """A description of the process that holds ``lock_path`` (from what it wrote there)."""
+def _alive(pid: object) -> bool:
     try:
-        info = json.loads(lock_path.read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
-        info = {}
+        os.kill(int(pid), 0)  # type: ignore[call-overload]
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def holder(lock_path: Path, patience: float = 2.0) -> str:
+    """A description of the process that holds ``lock_path``, from what it wrote there.
+
+    The holder writes its description just after it takes the lock, so a reader that comes in
+    between finds the file empty (or the previous holder's): it reads again for up to
+    ``patience`` seconds until the description names a live process."""
+    deadline = time.monotonic() + patience
+    info: dict = {}
+    while True:
+        try:
+            info = json.loads(lock_path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            info = {}
+        if (info and (info.get("host") != socket.gethostname() or _alive(info.get("pid")))) \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     if not info:
         return "another process"
     return (f"pid {info.get('pid')} on {info.get('host')} (`{info.get('command')}`, "
@@ -62,9 +81,14 @@ def ingest_lock(data_dir: Path, wait: bool = False, poll_seconds: float = 1.0) -
                 break
             except BlockingIOError:
                 if not wait:
-                    raise IngestLockedError(
-                        f"{data_dir} is being written by {holder(path)}: wait for it to finish, or run "
-                        "`khub ingest --wait ...` to start when it has") from None
+                    who = holder(path)
+                    try:  # the holder may have finished while its description was read
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        raise IngestLockedError(
+                            f"{data_dir} is being written by {who}: wait for it to finish, or run "
+                            "`khub ingest --wait ...` to start when it has") from None
                 time.sleep(poll_seconds)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)[:200],
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
