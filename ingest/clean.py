@@ -40,7 +40,9 @@ _TOC_HEADER = re.compile(
     r"段次\s*页次|Paragraphs\s+Page|Paragraphes\s+Pages|Párrafos\s+Página|Пункты\s+Стр\.?)\s*$",
     re.IGNORECASE,
 )
-_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?\d{1,4}(?:\s*-)?\s*$|^\s*(?:Page|页次)\s*\d+\s*(?:/\s*\d+)?\s*$", re.I)
+#: A line that is only a page number; group 1 or 2 is the number (:func:`page_labels`).
+_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(\d{1,4})(?:\s*-)?\s*$|^\s*(?:Page|Página|Стр\.?|页次)\s*(\d{1,4})"
+                          r"\s*(?:/\s*\d+)?\s*$", re.I)
 _CJK_INLINE_SPACE = re.compile(rf"(?<=[{_CJK}])[ \t\u3000]+(?=[{_CJK}])")
 _CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK_MID_END}])[ \t]*\n[ \t]*(?=[{_CJK_MID_START}])")
 
@@ -191,57 +193,44 @@ def running_lines(pages: list[str], edge: int = 2, min_share: float = 0.5) -> se
     return {line for line, n in counts.items() if n >= threshold and len(line) < 120 and not _NOT_RUNNING.search(line)}
 
 
-_PRINTED_NUMBER = re.compile(r"^\s*(?:-\s*)?(\d{1,4})(?:\s*-)?\s*$|^\s*(?:Page|Página|Стр\.?|页次)\s*(\d{1,4})"
-                             r"\s*(?:/\s*\d+)?\s*$", re.I)
 _ROMAN = re.compile(r"^\s*([ivxlc]{1,7})\s*$")
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
 
 def _roman_value(text: str) -> int:
-    values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
-    total = 0
-    for a, b in zip(text, text[1:] + " "):
-        total += -values[a] if values.get(b, 0) > values[a] else values[a]
-    return total
+    return sum(-_ROMAN_VALUES[a] if _ROMAN_VALUES.get(b, 0) > _ROMAN_VALUES[a] else _ROMAN_VALUES[a]
+               for a, b in zip(text, text[1:] + " "))
 
 
 def page_labels(pages: list[str], edge_lines: int = 3) -> list[str | None]:
     """The page number each PDF page prints, or None: ``pages`` are raw page texts.
 
     A candidate is a line of the first or last ``edge_lines`` non-empty lines that is only a
-    number ("51", "- 51 -", "Page 51", "Стр. 51") or a lower-case Roman numeral (front
-    matter). It is kept only when a neighbouring page agrees: the previous page printed one
-    less or the next page one more (the same test for Roman numerals). Any other number at a
-    page edge (a year, a table value) is not taken for a page number. The physical page stays
-    the page's position; this is the label a reader sees on it (printed "51" on PDF page 61).
+    page number (the lines :func:`clean_pages` removes as such: "51", "- 51 -", "Page 51",
+    "Стр. 51") or a lower-case Roman numeral (front matter). It is kept only when a
+    neighbouring page agrees: the previous page printed one less or the next page one more.
+    Any other number at a page edge (a year, a table value) is not taken for a page number.
+    The physical page stays the page's position; this is the label a reader sees on it
+    (printed "51" on PDF page 61).
     """
-    candidates: list[list[tuple[str, int]]] = []
+    candidates: list[dict[tuple[str, int], str]] = []  # per page: (kind, value) -> label as printed
     for page in pages:
         lines = [ln for ln in page.split("\n") if ln.strip()]
-        found: list[tuple[str, int]] = []
+        found: dict[tuple[str, int], str] = {}
         for line in lines[:edge_lines] + lines[-edge_lines:]:
-            m = _PRINTED_NUMBER.match(line)
-            if m:
-                found.append(("arabic", int(m.group(1) or m.group(2))))
-            elif _ROMAN.match(line):
-                found.append(("roman", _roman_value(line.strip())))
+            if m := _PAGE_NUMBER.match(line):
+                number = m.group(1) or m.group(2)
+                found[("arabic", int(number))] = str(int(number))
+            elif m := _ROMAN.match(line):
+                found[("roman", _roman_value(m.group(1)))] = m.group(1)
         candidates.append(found)
     labels: list[str | None] = []
     for i, found in enumerate(candidates):
-        before = set(candidates[i - 1]) if i else set()
-        after = set(candidates[i + 1]) if i + 1 < len(candidates) else set()
-        label = next((f"{n}" if kind == "arabic" else _to_roman(n) for kind, n in found
-                      if (kind, n - 1) in before or (kind, n + 1) in after), None)
-        labels.append(label)
+        before = candidates[i - 1] if i else {}
+        after = candidates[i + 1] if i + 1 < len(candidates) else {}
+        labels.append(next((label for (kind, n), label in found.items()
+                            if (kind, n - 1) in before or (kind, n + 1) in after), None))
     return labels
-
-
-def _to_roman(n: int) -> str:
-    out = ""
-    for value, numeral in ((100, "c"), (90, "xc"), (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
-        while n >= value:
-            out += numeral
-            n -= value
-    return out
 
 
 def clean_pages(pages: list[str], paged: bool) -> list[str]:

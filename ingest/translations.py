@@ -58,23 +58,24 @@ def _segments(alignment: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
 def contained_segments(path: Path, language: str | None, text: str) -> set[str]:
     """The groups of every aligned segment of the chapter contained in ``text`` (a passage may
     hold several when the chunker merged short paragraphs); empty without an alignment file."""
+    return {group for _, group in _contained(path, language, [text])[0]}
+
+
+def _contained(path: Path, language: str | None, texts: list[str]) -> list[list[tuple[int, str]]]:
+    """Per text, ``(segment length, group)`` of every aligned segment of the chapter it holds."""
     alignment = find_alignment(path)
     if alignment is None or language is None:
-        return set()
-    flat = _WS.sub("", text)
-    return {g for g, seg in _segments(alignment).get((path.stem.lower(), language), []) if seg in flat}
+        return [[] for _ in texts]
+    segments = _segments(alignment).get((path.stem.lower(), language), [])
+    out = []
+    for text in texts:
+        flat = _WS.sub("", text)
+        out.append([(len(seg), g) for g, seg in segments if seg in flat])
+    return out
 
 
 def manual_groups(path: Path, language: str | None, texts: list[str]) -> list[str | None]:
     """The aligned-segment group of each passage text of a manual chapter (None where no
-    segment of the chapter is contained in the passage, or no alignment file exists)."""
-    alignment = find_alignment(path)
-    if alignment is None or language is None:
-        return [None] * len(texts)
-    segments = _segments(alignment).get((path.stem.lower(), language), [])
-    groups: list[str | None] = []
-    for text in texts:
-        flat = _WS.sub("", text)
-        contained = [(len(seg), g) for g, seg in segments if seg in flat]
-        groups.append(max(contained)[1] if contained else None)
-    return groups
+    segment of the chapter is contained in the passage, or no alignment file exists): the
+    group of the longest segment it holds."""
+    return [max(held)[1] if held else None for held in _contained(path, language, texts)]
