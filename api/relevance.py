@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from haystack import Document
 
+from khub.index.store import coverage
+
 
 def evidence(documents: list[Document]) -> tuple[float | None, float | None]:
     """``(best sentence cosine, best BM25 coverage)`` over ``documents``; None for a signal no
@@ -62,7 +64,4 @@ def statement_has_evidence(similarity: float, statement_terms: list[str], conten
     resilience" quoting drinking-water definitions from the reporting manual)."""
     if similarity >= cosine_floor:
         return True
-    if not content_terms:
-        return False
-    have = set(statement_terms)
-    return sum(t in have for t in content_terms) / len(content_terms) >= coverage_floor
+    return bool(content_terms) and coverage(" ".join(statement_terms), content_terms) >= coverage_floor

@@ -276,12 +276,12 @@ class SearchService:
         ids = ([f"{doc_id}:{p}" for p in range(max(0, position - before), position + after + 1)]
                if doc_id is not None and isinstance(position, int) else [passage_id])
         around = sorted(self.store.get_documents(ids, with_embedding=False), key=lambda d: d.meta.get("position") or 0)
-        editions = (self.translations(passage_id) or {}).get("editions", [])
+        editions = self._editions(doc)
         return {
             "id": passage_id, "doc_id": doc_id, "citation": format_citation(doc.meta, doc.content),
             "language": doc.meta.get("language"), "url": http_url(doc.meta.get("url")), "path": doc.meta.get("path"),
-            "title": doc.meta.get("title"), "has_original": self.original_file(passage_id) is not None,
-            "translations": [{"id": e["id"], "language": e["language"]} for e in editions if e["id"] != passage_id],
+            "title": doc.meta.get("title"), "has_original": _original_path(doc.meta) is not None,
+            "translations": [{"id": e.id, "language": e.meta.get("language")} for e in editions if e.id != passage_id],
             "passages": [{"id": d.id, "text": d.content, "citation": format_citation(d.meta, d.content),
                           "kind": d.meta.get("kind"), "language": d.meta.get("language"),
                           "current": d.id == passage_id} for d in around],
@@ -292,10 +292,7 @@ class SearchService:
         (its path relative to the server's working directory, or absolute); else None. Only
         paths recorded by an ingest can be returned, never one taken from the request."""
         found = self.store.get_documents([passage_id], with_embedding=False)
-        if not found or not found[0].meta.get("path"):
-            return None
-        path = Path(found[0].meta["path"])
-        return path if path.is_file() else None
+        return _original_path(found[0].meta) if found else None
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
         """A stored passage with all its metadata, or None."""
@@ -313,12 +310,16 @@ class SearchService:
         docs = self.store.get_documents([passage_id], with_embedding=False)
         if not docs:
             return None
-        group = docs[0].meta.get("translation_group")
-        members = self.store.group_editions([group]).get(group, []) if group else docs
-        members = sorted(members, key=lambda d: (d.meta.get("language") or "", d.meta.get("position") or 0))
-        return {"id": passage_id, "translation_group": group, "editions": [
+        return {"id": passage_id, "translation_group": docs[0].meta.get("translation_group"), "editions": [
             {"id": d.id, "language": d.meta.get("language"), "text": d.content,
-             "citation": format_citation(d.meta, d.content)} for d in members]}
+             "citation": format_citation(d.meta, d.content)} for d in self._editions(docs[0])]}
+
+    def _editions(self, doc: Document) -> list[Document]:
+        """Every stored edition of ``doc``'s translation group (itself alone without a group),
+        in language order."""
+        group = doc.meta.get("translation_group")
+        members = self.store.group_editions([group]).get(group, []) if group else [doc]
+        return sorted(members, key=lambda d: (d.meta.get("language") or "", d.meta.get("position") or 0))
 
     def stats(self) -> dict[str, Any]:
         """What ``GET /stats`` returns: see :func:`store_stats`, without the server's filesystem
@@ -337,6 +338,12 @@ class SearchService:
             self._health = (now, {"status": "ok", "passages": info["passages"], "documents": info["documents"],
                                   "embedding_model": info["embedding_model"]})
         return self._health[1]
+
+
+def _original_path(meta: dict[str, Any]) -> Path | None:
+    """The file recorded in a passage's ``meta["path"]`` when it still exists, else None."""
+    path = Path(meta["path"]) if meta.get("path") else None
+    return path if path is not None and path.is_file() else None
 
 
 def store_stats(store: Any) -> dict[str, Any]:
