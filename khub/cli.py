@@ -350,14 +350,13 @@ def serve(
 ) -> None:
     """Serve the search page (/) and the HTTP API (OpenAPI docs at /docs).
 
-    Several worker processes share the port (uvicorn's process manager): a Python process runs
-    Python code on one core at a time, so one worker per core is what lets requests run in
-    parallel. Each worker bounds its requests in progress (KHUB_MAX_INFLIGHT, then 503) and
-    its request bodies (KHUB_MAX_BODY_BYTES, then 413)."""
-    import os
-
+    Several worker processes serve the port, each with its own socket (khub.server): a Python
+    process runs Python code on one core at a time, so one worker per core is what lets requests
+    run in parallel. Each worker bounds its requests in progress (KHUB_MAX_INFLIGHT, then 503)
+    and its request bodies (KHUB_MAX_BODY_BYTES, then 413)."""
     import uvicorn
 
+    from khub.server import run_workers
     from khub.ui.site import create_site
 
     settings = _settings()
@@ -365,28 +364,25 @@ def serve(
     port = port or settings.api_port
     workers = workers or settings.api_workers or os.cpu_count() or 1
     q = "What did Action Track 3 of the Food Systems Summit aim for"
+    if example:
+        console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
     if workers == 1:
         service = _service(settings)
         if example:
-            console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
             _print_results(service.search(q, k=3))
-        console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs")
-        uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info")
-        return
-    # fail here, once, with one clear line, rather than in every worker
-    _open_store(settings)
-    # cores / N BLAS threads per worker: N workers each running one per core would fight over
-    # the cores (set KHUB_BLAS_THREADS or OPENBLAS_NUM_THREADS yourself to override)
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
-    for var in ("KHUB_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, threads)
-    if example:
-        console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
+    else:
+        _open_store(settings)  # fail here, once, with one clear line, rather than in every worker
+        # cores / N BLAS threads per worker: N workers each running one per core would fight over
+        # the cores (set KHUB_BLAS_THREADS or OPENBLAS_NUM_THREADS yourself to override)
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        for var in ("KHUB_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, threads)
     console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs"
-                  f"   ({workers} workers)")
-    from khub.server import run_workers
-
-    run_workers("khub.ui.site:create_site", host=host, port=port, workers=workers)
+                  f"   ({workers} worker{'s' if workers > 1 else ''})")
+    if workers == 1:
+        uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info")
+    else:
+        run_workers("khub.ui.site:create_site", host=host, port=port, workers=workers)
 
 
 @app.command(name="eval")

@@ -8,6 +8,7 @@ import socket
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -53,17 +54,28 @@ def browser():
         browser.close()
 
 
+@contextmanager
+def open_page(browser, url: str, **context_options):
+    """A page at ``url`` in a new browser context (``locale``, ``viewport``, ...) that fails the
+    test on any JavaScript error or Content-Security-Policy violation, closed afterwards."""
+    context = browser.new_context(**context_options)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        # the page is served with a strict Content-Security-Policy: a violation is an error too
+        page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
+        page.goto(url)
+        yield page
+        assert not errors, f"JavaScript errors on the page: {errors}"
+    finally:
+        context.close()
+
+
 @pytest.fixture()
 def page(browser, site_url):
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    # the page is served with a strict Content-Security-Policy: a violation is an error too
-    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.goto(site_url + "/")
-    yield page
-    assert not errors, f"JavaScript errors on the page: {errors}"
-    page.close()
+    with open_page(browser, site_url + "/") as page:
+        yield page
 
 
 def test_english_query_finds_chinese_paragraph_with_citation(page):
@@ -221,15 +233,12 @@ def test_facet_values_and_chips_are_translated(page, site_url):
 
 
 def test_interface_language_follows_the_browser(browser, site_url):
-    context = browser.new_context(locale="fr-FR")
-    page = context.new_page()
-    page.goto(site_url + "/")
-    page.wait_for_function("() => document.documentElement.lang === 'fr'")
-    assert page.locator("#search-button").inner_text() == "Rechercher"
-    page.select_option("#ui-lang", "zh")
-    page.wait_for_function("() => document.documentElement.lang === 'zh'")
-    assert page.locator("#search-button").inner_text() == "搜索" and "hl=zh" in page.url
-    context.close()
+    with open_page(browser, site_url + "/", locale="fr-FR") as page:
+        page.wait_for_function("() => document.documentElement.lang === 'fr'")
+        assert page.locator("#search-button").inner_text() == "Rechercher"
+        page.select_option("#ui-lang", "zh")
+        page.wait_for_function("() => document.documentElement.lang === 'zh'")
+        assert page.locator("#search-button").inner_text() == "搜索" and "hl=zh" in page.url
 
 
 def test_english_results_page_pages_sorts_and_filters_by_year(page, site_url):
@@ -325,18 +334,15 @@ def test_back_and_forward_and_stale_responses(page, site_url):
 
 
 def test_mobile_results_come_before_facets(browser, site_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.goto(site_url + "/?q=soil+erosion")
-    page.wait_for_selector("#results .result")
-    results = page.locator("#results").bounding_box()
-    facets = page.locator("#facets-panel").bounding_box()
-    assert results["y"] < facets["y"] and results["y"] < 700
-    assert page.locator("#facets-panel").get_attribute("open") is None  # collapsed panel
-    for selector in ("#search-button", "#ask-button", "#facets-panel summary", "#results .read-button"):
-        assert page.locator(selector).first.bounding_box()["height"] >= 44, selector
-    shot(page, "mobile-result-list")
-    context.close()
+    with open_page(browser, site_url + "/?q=soil+erosion", viewport={"width": 390, "height": 844}) as page:
+        page.wait_for_selector("#results .result")
+        results = page.locator("#results").bounding_box()
+        facets = page.locator("#facets-panel").bounding_box()
+        assert results["y"] < facets["y"] and results["y"] < 700
+        assert page.locator("#facets-panel").get_attribute("open") is None  # collapsed panel
+        for selector in ("#search-button", "#ask-button", "#facets-panel summary", "#results .read-button"):
+            assert page.locator(selector).first.bounding_box()["height"] >= 44, selector
+        shot(page, "mobile-result-list")
 
 
 def test_no_match_state(page, site_url):

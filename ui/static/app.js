@@ -79,6 +79,16 @@ function pickLanguage() {
   return "en";
 }
 
+/** The six languages, each named in itself, appended to every select.language-options. */
+function fillLanguageOptions() {
+  for (const select of document.querySelectorAll("select.language-options")) {
+    for (const code of UI_LANGUAGES) {
+      const name = new Intl.DisplayNames([code], { type: "language" }).of(code);
+      select.append(el("option", { value: code, lang: code }, name[0].toLocaleUpperCase(code) + name.slice(1)));
+    }
+  }
+}
+
 async function loadCatalog(lang) {
   const get = async (code) => (await fetch(`i18n/${code}.json`)).json();
   if (!Object.keys(ui.fallback).length) {
@@ -140,6 +150,17 @@ function apiFilters(state) {
     if (state.yearFrom) p.set("year_from", state.yearFrom);
     if (state.yearTo) p.set("year_to", state.yearTo);
   }
+  return p;
+}
+
+/** The query string of GET /search for a page of ``state``'s results starting at ``offset``. */
+function searchParams(state, offset) {
+  const p = apiFilters(state);
+  p.set("q", state.q);
+  p.set("k", String(PAGE));
+  if (offset) p.set("offset", String(offset));
+  if (state.sort === "date") p.set("sort", "date");
+  if (state.lang) p.set("lang", state.lang);
   return p;
 }
 
@@ -337,6 +358,12 @@ function renderAnswer(data) {
 // ------------------------------------------------------------------ reading view
 let readerReturn = null;
 
+/** GET /passages/{id}/context: the passage with three paragraphs on either side (not aborted
+ *  by a new search). */
+function fetchContext(id) {
+  return getJSON(`/passages/${encodeURIComponent(id)}/context?before=3&after=3`, { signal: undefined });
+}
+
 function passageBlock(p) {
   const block = el("p", { class: p.current ? "reader-passage current" : "reader-passage", dir: "auto",
     lang: p.language || null, "data-id": p.id });
@@ -349,10 +376,10 @@ function passageBlock(p) {
 async function openReader(id, lang, opener) {
   readerReturn = opener || null;
   try {
-    let view = await getJSON(`/passages/${encodeURIComponent(id)}/context?before=3&after=3`, { signal: undefined });
+    const view = await fetchContext(id);
     if (lang && view.language !== lang) {
       const edition = view.translations.find((e) => e.language === lang);
-      if (edition) return showReader(view, await getJSON(`/passages/${encodeURIComponent(edition.id)}/context?before=3&after=3`, { signal: undefined }));
+      if (edition) return showReader(view, await fetchContext(edition.id));
     }
     showReader(view, null);
   } catch (err) {
@@ -382,7 +409,7 @@ function showReader(view, edition) {
       link.addEventListener("click", async (event) => {
         event.preventDefault();
         try {
-          showReader(view, await getJSON(`/passages/${encodeURIComponent(e.id)}/context?before=3&after=3`, { signal: undefined }));
+          showReader(view, await fetchContext(e.id));
         } catch (err) {
           setStatus(errorMessage(err), true);
         }
@@ -426,11 +453,7 @@ async function run(state, { push = false, focus = false } = {}) {
   setBusy(true);
   $("ask-button").disabled = state.mode === "ask";
   const started = performance.now();
-  const search = apiFilters(state);
-  search.set("q", state.q);
-  search.set("k", String(PAGE));
-  if (state.sort === "date") search.set("sort", "date");
-  if (state.lang) search.set("lang", state.lang);
+  const search = searchParams(state, 0);
   const facets = apiFilters(state);
   facets.set("q", state.q);
   try {
@@ -466,12 +489,7 @@ async function more() {
   const state = ui.state;
   if (!state) return;
   const seq = ui.seq;
-  const search = apiFilters(state);
-  search.set("q", state.q);
-  search.set("k", String(PAGE));
-  search.set("offset", String(ui.shown));
-  if (state.sort === "date") search.set("sort", "date");
-  if (state.lang) search.set("lang", state.lang);
+  const search = searchParams(state, ui.shown);
   const button = $("more");
   button.disabled = true;
   setBusy(true);
@@ -541,6 +559,7 @@ function fillForm(state) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  fillLanguageOptions();
   await loadCatalog(pickLanguage());
   // wide screens show the options and facets; small screens fold them under the results
   const wide = window.matchMedia("(min-width: 50rem)").matches;
