@@ -59,7 +59,7 @@ def test_exit_codes_all_good_then_some_failed(folder, tmp_path, monkeypatch):
     runs = sorted((tmp_path / "data" / "reports").glob("ingest-*.json"))
     assert len(runs) == 2
     latest = json.loads((tmp_path / "data" / "ingest-report.json").read_text())
-    assert latest == json.loads(runs[-1].read_text()) or latest["totals"] == {"failed": 1, "unchanged": 2}
+    assert latest == json.loads(runs[-1].read_text()) and latest["totals"] == {"failed": 1, "unchanged": 2}
 
 
 def test_a_second_ingest_says_who_holds_the_data_dir(folder, tmp_path):
