@@ -10,6 +10,9 @@ in the form each community cites it:
   (``Orr, B.J.; Cowie, A.L. (2017). Scientific conceptual framework ..., p. 12. doi:10...``).
 * WOCAT practices: the QCAT code, name, country and URL, as WOCAT cites its database
   (``WOCAT SLM database, technologies_1724: Contour Trench Bund (Afghanistan), On-site impacts. https://...``).
+* National reports and action programmes: country, title, year (or reporting period),
+  paragraph and page (``Egypt, National Action Programme to Combat Desertification (2002),
+  p. 51``): the country first, as the UNCCD lists Parties' reports.
 * The Convention: article, paragraph and sub-paragraph, in its annexes with the annex
   number, as UNCCD decisions cite it (``UNCCD, art. 20, para. 2(c)``;
   ``UNCCD, annex I, art. 14, para. 1``).
@@ -151,6 +154,11 @@ def format_citation(meta: dict[str, Any], text: str | None = None) -> str:
         head = f"{authors}{year}. {title}" if authors else f"{title}{year}"
         line = ", ".join([head, *_locator(meta, text)])
         return f"{line}. doi:{meta['doi']}" if meta.get("doi") else line
+    if source == "national_report":
+        when = meta.get("year") or meta.get("period")
+        head = clip(meta.get("title") or meta.get("document_type") or title, 2 * HEADING_CHARS)
+        head = f"{meta['country']}, {head}" if meta.get("country") else head
+        return ", ".join([f"{head} ({when})" if when else head, *_locator(meta, text)])
     if source == "wocat":
         code = f", {meta['qcat_code']}" if meta.get("qcat_code") else ""
         country = f" ({meta['country']})" if meta.get("country") else ""

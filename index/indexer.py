@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -27,6 +27,7 @@ from khub.index.embedders import embed_batch
 from khub.index.lock import ingest_lock
 from khub.index.store import EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
+from khub.ingest.pdf import PdfOptions
 from khub.ingest.pipeline import (
     MISSING,
     content_hash,
@@ -59,6 +60,10 @@ class FileResult:
     seconds: float = 0.0
     language: str | None = None
     source: str | None = None
+    #: Pages read by OCR.
+    ocr_pages: int = 0
+    #: What the reader of the report should know about the file (pages that need OCR, ...).
+    notes: list[str] = field(default_factory=list)
 
 
 def ingest_paths(
@@ -180,7 +185,8 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
         if record and record["content_hash"] == digest and not reindex:
             return FileResult(key, "unchanged", passages=record["n_passages"],
                               language=record["meta"].get("language"), source=record["meta"].get("source"))
-        doc = load_document(path)
+        doc = load_document(path, PdfOptions(settings.pdf_extractor, settings.ocr, settings.ocr_dpi,
+                                             settings.ocr_workers))
         passages = to_passages(doc, count, settings.chunk_max_tokens)
         if not passages:
             return FileResult(key, "failed", reason="no passages after chunking (empty text)")
@@ -189,7 +195,8 @@ def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count
         store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages,
                                sentence_vectors=sentence_vectors(passages, text_embedder, embedder) if text_embedder else None)
         return FileResult(key, "replaced" if record else "indexed", passages=len(passages),
-                          pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"])
+                          pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"],
+                          ocr_pages=len(doc.ocr_pages), notes=doc.notes)
     except ConversionError as err:
         return FileResult(key, "failed", reason=err.reason)
     except Exception as err:  # noqa: BLE001 - one bad file must not stop the run

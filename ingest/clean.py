@@ -41,8 +41,8 @@ _TOC_HEADER = re.compile(
     re.IGNORECASE,
 )
 #: A line that is only a page number; group 1 or 2 is the number (:func:`page_labels`).
-_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(\d{1,4})(?:\s*-)?\s*$|^\s*(?:Page|Página|Стр\.?|页次)\s*(\d{1,4})"
-                          r"\s*(?:/\s*\d+)?\s*$", re.I)
+_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(\d{1,4})(?:\s*-)?(?:\s*(?:/|of|de|из)\s*\d{1,4})?\s*$|"
+                          r"^\s*(?:Page|Página|Стр\.?|页次)\s*(\d{1,4})\s*(?:(?:/|of|de|из)\s*\d+)?\s*$", re.I)
 _CJK_INLINE_SPACE = re.compile(rf"(?<=[{_CJK}])[ \t\u3000]+(?=[{_CJK}])")
 _CJK_LINE_BREAK = re.compile(rf"(?<=[{_CJK_MID_END}])[ \t]*\n[ \t]*(?=[{_CJK_MID_START}])")
 
@@ -202,34 +202,55 @@ def _roman_value(text: str) -> int:
                for a, b in zip(text, text[1:] + " "))
 
 
+_NUMBER = re.compile(r"\d{1,4}")
+#: At most this many numbers in a header or footer line that may carry the page number.
+_HEADER_NUMBERS = 3
+
+
 def page_labels(pages: list[str], edge_lines: int = 3) -> list[str | None]:
     """The page number each PDF page prints, or None: ``pages`` are raw page texts.
 
-    A candidate is a line of the first or last ``edge_lines`` non-empty lines that is only a
-    page number (the lines :func:`clean_pages` removes as such: "51", "- 51 -", "Page 51",
-    "Стр. 51") or a lower-case Roman numeral (front matter). It is kept only when a
-    neighbouring page agrees: the previous page printed one less or the next page one more.
-    Any other number at a page edge (a year, a table value) is not taken for a page number.
+    Candidates come from the first and last ``edge_lines`` non-empty lines of a page: a line
+    that is only a page number (the lines :func:`clean_pages` removes as such: "51",
+    "- 51 -", "Page 51", "Стр. 51", "3 of 62") or a lower-case Roman numeral (front matter),
+    and a number inside a header or footer line that starts or ends with a number, has at most
+    three and recurs (digits aside) on three pages or more ("31 Desert Research Center",
+    "EGYPT 2/23"). A candidate is kept only when a neighbouring page agrees: the same
+    line, digits aside, with one less on the previous page or one more on the next. Any other
+    number at a page edge (a year, a table value) is not taken for a page number.
+    Headers that alternate between left and right pages are matched two pages apart (the
+    same line with two less or two more).
     The physical page stays the page's position; this is the label a reader sees on it
     (printed "51" on PDF page 61).
     """
-    candidates: list[dict[tuple[str, int], str]] = []  # per page: (kind, value) -> label as printed
+    # per page: (line template, number's position in it, value) -> label as printed
+    candidates: list[dict[tuple[str, int, int], str]] = []
     for page in pages:
-        lines = [ln for ln in page.split("\n") if ln.strip()]
-        found: dict[tuple[str, int], str] = {}
+        lines = [ln.strip() for ln in page.split("\n") if ln.strip()]
+        found: dict[tuple[str, int, int], str] = {}
         for line in lines[:edge_lines] + lines[-edge_lines:]:
             if m := _PAGE_NUMBER.match(line):
                 number = m.group(1) or m.group(2)
-                found[("arabic", int(number))] = str(int(number))
+                found[("#", 0, int(number))] = str(int(number))
             elif m := _ROMAN.match(line):
-                found[("roman", _roman_value(m.group(1)))] = m.group(1)
+                found[("roman", 0, _roman_value(m.group(1)))] = m.group(1)
+            else:
+                numbers = _NUMBER.findall(line)
+                if 0 < len(numbers) <= _HEADER_NUMBERS and len(line) < 120 and (line[0].isdigit() or line[-1].isdigit()):
+                    template = _normalise_header(line)
+                    for k, number in enumerate(numbers):
+                        found.setdefault((template, k, int(number)), str(int(number)))
         candidates.append(found)
+    running = Counter(template for found in candidates for template in {key[0] for key in found})
+    candidates = [{key: label for key, label in found.items() if key[0] in ("#", "roman") or running[key[0]] >= 3}
+                  for found in candidates]
+    def near(i: int) -> dict[tuple[str, int, int], str]:
+        return candidates[i] if 0 <= i < len(candidates) else {}
+
     labels: list[str | None] = []
     for i, found in enumerate(candidates):
-        before = candidates[i - 1] if i else {}
-        after = candidates[i + 1] if i + 1 < len(candidates) else {}
-        labels.append(next((label for (kind, n), label in found.items()
-                            if (kind, n - 1) in before or (kind, n + 1) in after), None))
+        labels.append(next((label for (template, k, n), label in found.items()
+                            if any((template, k, n + d) in near(i + d) for d in (-1, 1, -2, 2))), None))
     return labels
 
 

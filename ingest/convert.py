@@ -1,7 +1,7 @@
 """File conversion: a path -> a list of page texts.
 
-PDF text comes from pypdf (one string per page, so every passage knows its
-1-based page number). Plain text and Markdown are decoded as UTF-8, falling back
+PDF text comes from :mod:`khub.ingest.pdf` (one string per page, so every passage knows
+its 1-based page number). Plain text and Markdown are decoded as UTF-8, falling back
 to charset-normalizer's detection (GBK, cp1252, ...); a form feed (``\\f``)
 in a text file is honoured as a page break.
 """
@@ -53,55 +53,8 @@ def decode_text(data: bytes, path: Path | str = "<bytes>") -> str:
                                         else len(_PREVALENCE))))
 
 
-def pdf_pages(path: Path) -> list[str]:
-    """Extract the text of each page of a PDF with pypdf, in page order.
-
-    Raises:
-        ConversionError: corrupt or encrypted PDF, or a PDF with no text layer.
-    """
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted:
-            try:
-                ok = bool(reader.decrypt(""))
-            except Exception:  # noqa: BLE001 - pypdf raises several types here
-                ok = False
-            if not ok:
-                raise ConversionError(path, "encrypted PDF (password required)")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except ConversionError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as err:
-        raise ConversionError(path, f"corrupt or unreadable PDF ({type(err).__name__}: {err})") from err
-    if not any(p.strip() for p in pages):
-        raise ConversionError(path, "no text layer; needs OCR")
-    return pages
-
-
-def pdf_metadata(path: Path) -> dict:
-    """``{"title", "year"}`` from a PDF's document information (None where absent)."""
-    from pypdf import PdfReader
-
-    try:
-        info = PdfReader(str(path)).metadata
-    except Exception:  # noqa: BLE001 - metadata is optional; conversion errors are reported elsewhere
-        return {"title": None, "year": None}
-    if info is None:
-        return {"title": None, "year": None}
-    title = (info.title or "").strip() or None
-    year = None
-    try:
-        year = info.creation_date.year if info.creation_date else None
-    except (ValueError, TypeError):
-        year = None
-    return {"title": title, "year": year}
-
-
 def read_pages(path: Path) -> tuple[list[str], bool]:
-    """Convert one file into page texts.
+    """Convert one file into page texts (a PDF with the default :class:`khub.ingest.pdf.PdfOptions`).
 
     Returns:
         (pages, paged): ``paged`` is True when the pages are real pages (PDF or
@@ -114,7 +67,9 @@ def read_pages(path: Path) -> tuple[list[str], bool]:
     if suffix not in SUPPORTED_SUFFIXES:
         raise ConversionError(path, f"unsupported file type '{suffix or '(none)'}'")
     if suffix == ".pdf":
-        return pdf_pages(path), True
+        from khub.ingest.pdf import read_pdf  # pdf imports this module's ConversionError
+
+        return read_pdf(path).pages, True
     try:
         data = path.read_bytes()
     except OSError as err:

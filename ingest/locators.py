@@ -59,12 +59,12 @@ def outline_locators(chunks: Sequence[Located], source: str) -> list[dict[str, A
     Returns:
         One dict per chunk: ``{"article", "annex"}`` for the Convention,
         ``{"section_number", "section_title", "section_paragraph"}`` for documents without
-        numbered paragraphs (manual, SPI), ``{}`` for the others (ICCD documents are cited by
+        numbered paragraphs (manual, SPI, national reports), ``{}`` for the others (ICCD documents are cited by
         symbol and paragraph; WOCAT by record and section).
     """
     if source == "convention":
         return _convention(chunks)
-    if source in ("manual", "spi"):
+    if source in ("manual", "spi", "national_report"):
         return _numbered_sections(chunks)
     return [{} for _ in chunks]
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from khub.ingest.national_report import in_national_reports
 from khub.text.scripts import clip
 
 #: Longest stored title, in characters.
 TITLE_CHARS = 200
 
-SOURCES = ("iccd", "manual", "convention", "wocat", "spi")
+SOURCES = ("iccd", "manual", "convention", "wocat", "spi", "national_report")
 
 _SYMBOL = re.compile(r"\bICCD/(?:COP|CRIC|CST)\(\d{1,2}\)(?:/[A-Z]{1,4})*(?:/\d{1,3}(?:/Add\.\d+)?)?")
 _FILE_SYMBOL = re.compile(r"ICCD[-_](COP|CRIC)(\d{1,2})(?:[-_](CST|INF|L))?(\d{1,3})?", re.IGNORECASE)
@@ -53,10 +54,13 @@ def classify_source(path: Path, symbol: str | None) -> str:
 
     ``iccd`` for ICCD session documents (a symbol, or an ``iccd`` folder),
     ``manual`` for the PRAIS reporting manual, ``convention`` for the Convention
-    text, ``wocat`` for WOCAT records, else ``spi`` (SPI publications).
+    text, ``wocat`` for WOCAT records, ``national_report`` for the reports and action
+    programmes of Parties (a ``national-reports`` folder), else ``spi`` (SPI publications).
     """
     parts = [p.lower() for p in path.parts]
     joined = "/".join(parts)
+    if in_national_reports(path):
+        return "national_report"
     if "wocat" in joined or "qcat" in joined:
         return "wocat"
     if "prais" in joined or "manual" in joined:

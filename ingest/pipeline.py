@@ -22,9 +22,11 @@ from haystack import Document
 
 from khub.ingest.chunk import chunk_pages
 from khub.ingest.clean import clean_pages, page_labels
-from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, pdf_metadata, read_pages
+from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, read_pages
 from khub.ingest.locators import outline_locators
 from khub.ingest.metadata import TITLE_CHARS, classify_source, find_symbol, find_title, iccd_metadata
+from khub.ingest.national_report import national_report_metadata
+from khub.ingest.pdf import PdfOptions, pdf_metadata, read_pdf
 from khub.ingest.tokens import TokenCounter
 from khub.ingest.translations import iccd_group, manual_groups
 from khub.ingest.wocat import load_record_file
@@ -51,6 +53,10 @@ class SourceDocument:
     meta: dict = field(default_factory=dict)
     #: The page number each page prints, or None (:func:`khub.ingest.clean.page_labels`).
     page_labels: list[str | None] = field(default_factory=list)
+    #: 1-based numbers of the pages read by OCR (:mod:`khub.ingest.ocr`).
+    ocr_pages: set[int] = field(default_factory=set)
+    #: What the ingest report should say about the file (pages that need OCR, ...).
+    notes: list[str] = field(default_factory=list)
 
 
 def path_key(path: Path) -> str:
@@ -182,6 +188,36 @@ def content_hash(path: Path) -> str:
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 SIDECAR_FIELDS = ("title", "year", "authors", "doi", "url", "type")
+#: The sidecar fields of a national report (:mod:`khub.ingest.national_report`).
+REPORT_SIDECAR_FIELDS = ("title", "year", "country", "document_type", "period", "url", "authors")
+
+
+def read_sidecar(path: Path, fields: tuple[str, ...]) -> dict:
+    """The ``fields`` of a document's ``<name>.meta.json`` (``{}`` without one); a URL that is
+    not http(s) is dropped, a year becomes an int.
+
+    Raises:
+        ConversionError: a sidecar that is not a JSON object, or a year that is not a number.
+    """
+    meta_path = sidecar(path)
+    if not meta_path.is_file():
+        return {}
+    try:
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConversionError(meta_path, f"sidecar is not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ConversionError(meta_path, "sidecar must be a JSON object")
+    out = {k: data.get(k) for k in fields if data.get(k) is not None}
+    if "url" in out and http_url(out["url"]) is None:
+        logger.warning("%s: url %r dropped: only http(s) links are stored", meta_path, str(out["url"])[:100])
+        del out["url"]
+    if "year" in out:
+        try:
+            out["year"] = int(str(out["year"]))
+        except ValueError as err:
+            raise ConversionError(meta_path, f"sidecar field 'year' is not a year: {out['year']!r}") from err
+    return out
 
 
 def publication_metadata(path: Path, pages: list[str]) -> dict:
@@ -192,24 +228,14 @@ def publication_metadata(path: Path, pages: list[str]) -> dict:
     Raises:
         ConversionError: a sidecar that is not a JSON object.
     """
-    meta_path = sidecar(path)
-    if meta_path.is_file():
-        try:
-            data = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ConversionError(meta_path, f"sidecar is not valid JSON ({err})") from err
-        if not isinstance(data, dict):
-            raise ConversionError(meta_path, "sidecar must be a JSON object")
-        out = {k: data.get(k) for k in SIDECAR_FIELDS if data.get(k) is not None}
-        if "url" in out and http_url(out["url"]) is None:
-            logger.warning("%s: url %r dropped: only http(s) links are stored", meta_path, str(out["url"])[:100])
-            del out["url"]
-        if "year" in out:
-            out["year"] = int(str(out["year"]))
-        return out
+    if sidecar(path).is_file():
+        return read_sidecar(path, SIDECAR_FIELDS)
     info = pdf_metadata(path) if path.suffix.lower() == ".pdf" else {"title": None, "year": None}
     first = next((p for p in pages if p.strip()), "")
-    title = info["title"] or next((ln.strip() for ln in first.split("\n") if ln.strip()), None)
+    # the first line that does not start in lower case: a title does not ("is a free platform
+    # for ..." opens a fact sheet whose product name is a logo)
+    title = info["title"] or next((ln.strip() for ln in first.split("\n") if ln.strip() and not ln.strip()[0].islower()),
+                                  None)
     year = info["year"]
     if year is None:
         m = _YEAR.search(first)
@@ -217,15 +243,26 @@ def publication_metadata(path: Path, pages: list[str]) -> dict:
     return {"title": clip(title, TITLE_CHARS) if title else None, "year": year}
 
 
-def load_document(path: Path) -> SourceDocument:
+def load_document(path: Path, pdf: PdfOptions = PdfOptions()) -> SourceDocument:
     """Read, clean and describe one file.
+
+    Args:
+        path: the file.
+        pdf: how a PDF is read (extractor, OCR: :class:`khub.ingest.pdf.PdfOptions`).
 
     Raises:
         ConversionError: the file cannot be converted (reason in the message).
     """
     if path.suffix.lower() == ".json":
         return _load_wocat(path)
-    pages, paged = read_pages(path)
+    ocr: set[int] = set()
+    notes: list[str] = []
+    if path.suffix.lower() == ".pdf":
+        read = read_pdf(path, pdf)
+        pages, paged, ocr, notes, text_layer = read.pages, True, read.ocr, read.notes, read.text_layer
+    else:
+        pages, paged = read_pages(path)
+        text_layer = pages
     raw = "\n".join(pages)
     symbol = find_symbol(raw, path)
     source = classify_source(path, symbol)
@@ -245,6 +282,14 @@ def load_document(path: Path) -> SourceDocument:
         meta.update(iccd_metadata(raw, symbol))
     if source == "spi":
         meta.update(publication_metadata(path, cleaned))
+    if source == "national_report":
+        meta.update(national_report_metadata(path, cleaned, read_sidecar(path, REPORT_SIDECAR_FIELDS)))
+    labels: list[str | None] = []
+    if paged:  # the text layer's page numbers; an OCR'd page's own when the text layer had none
+        labels = page_labels(text_layer)
+        if ocr:
+            labels = [label or (read_label if i + 1 in ocr else None)
+                      for i, (label, read_label) in enumerate(zip(labels, page_labels(pages)))]
     return SourceDocument(
         doc_id=document_id(path),
         path=path_key(path),
@@ -252,7 +297,9 @@ def load_document(path: Path) -> SourceDocument:
         pages=cleaned,
         paged=paged,
         meta=meta,
-        page_labels=page_labels(pages) if paged else [],
+        page_labels=labels,
+        ocr_pages=ocr,
+        notes=notes,
     )
 
 
@@ -269,13 +316,14 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
 
     Every passage carries: source, title, symbol, language (detected on the
     passage, falling back to the document's), doc_language, page (physical, 1-based),
-    page_label (the number printed on that page, when it prints one), paragraph,
+    page_label (the number printed on that page, when it prints one), ocr (its page was read
+    by OCR), paragraph,
     section, path, content_hash, doc_id, position, kind and lead_in (:mod:`khub.ingest.kinds`),
     the outline locators of its source (article/annex, section number/paragraph:
     :mod:`khub.ingest.locators`), translation_group
     (:mod:`khub.ingest.translations`; None when the passage has no known translation).
     """
-    numbered = doc.meta["source"] in ("iccd", "convention", "spi")
+    numbered = doc.meta["source"] in ("iccd", "convention", "spi", "national_report")
     chunks = chunk_pages(doc.pages, count, max_tokens=max_tokens, numbered_paragraphs=numbered, paged=doc.paged)
     if doc.meta["source"] == "manual":
         groups = manual_groups(Path(doc.path), doc.meta["language"], [c.text for c in chunks])
@@ -292,6 +340,7 @@ def to_passages(doc: SourceDocument, count: TokenCounter, max_tokens: int) -> li
             "page": chunk.page,
             "page_label": (doc.page_labels[chunk.page - 1]
                            if chunk.page and chunk.page <= len(doc.page_labels) else None),
+            "ocr": bool(chunk.page and chunk.page in doc.ocr_pages),
             "paragraph": chunk.paragraph,
             "section": chunk.section,
             "content_hash": doc.content_hash,

@@ -143,6 +143,8 @@ def ingest(
                 progress.update(task, advance=1, description=Path(result.path).name[:50])
                 if result.status == "failed":
                     progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}")
+                for note in result.notes:
+                    progress.console.print(f"[yellow]note[/yellow] {escape(result.path)}: {escape(note)}")
 
             try:
                 results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, prune=prune,
@@ -167,6 +169,11 @@ def ingest(
         if status in totals:
             table.add_row(status, str(totals[status]), str(sum(r.passages for r in results if r.status == status)))
     console.print(table)
+    pages = sum(r.pages for r in results if r.status in ("indexed", "replaced"))
+    if pages:
+        ocr = sum(r.ocr_pages for r in results)
+        console.print(f"{pages} pages in {elapsed:.1f} s ({pages / elapsed:.1f} pages/s)"
+                      + (f", {ocr} of them read by OCR" if ocr else ""))
     info = store.info()
     console.print(f"store: {info['passages']} passages from {info['documents']} documents in {settings.data_dir}")
     for r in results:

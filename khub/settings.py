@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         max_file_mb: files larger than this are reported and not ingested (a 50 MB text
             dump would be ~100k passages; raise the limit on purpose).
         chunk_max_tokens: passage size limit in the embedding model's tokens.
+        pdf_extractor: ``pdfium`` (pypdfium2, default: 8-20x faster than pypdf on the shared
+            PDFs, ``bench/pdf_extractors.py``) or ``pypdf``; the other one is the second opinion
+            on doubtful pages (:mod:`khub.ingest.pdf`).
+        ocr: ``auto`` (Tesseract reads pages without text or with a garbled text layer, when
+            installed), ``off`` (such pages are reported, not indexed) or ``force`` (every page).
+        ocr_dpi / ocr_workers: OCR rendering resolution and pages read at once (0: one per core).
         rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
             Cormack, Clarke & Buettcher (SIGIR 2009).
         bm25_weight / dense_weight: per-leg weights in the fused score.
@@ -101,6 +107,10 @@ class Settings(BaseSettings):
 
     chunk_max_tokens: int = Field(default=256, ge=16)
     max_file_mb: float = Field(default=20.0, gt=0)
+    pdf_extractor: Literal["pdfium", "pypdf"] = "pdfium"
+    ocr: Literal["auto", "off", "force"] = "auto"
+    ocr_dpi: int = Field(default=300, ge=72, le=600)
+    ocr_workers: int = Field(default=0, ge=0, le=64)
 
     rrf_k: int = Field(default=60, ge=1)
     bm25_weight: float = Field(default=2.0, ge=0)
