@@ -129,7 +129,8 @@ def reference(n: int, doc: Document) -> dict[str, Any]:
         "paragraph": m.get("paragraph"), "page": m.get("page"), "page_label": m.get("page_label"), "year": m.get("year"), "language": m.get("language"),
         "source": m.get("source"), "path": m.get("path"), "url": http_url(m.get("url")), "section": m.get("section"),
         "kind": m.get("kind"), "retrieved_id": m.get("retrieved_id"), "retrieved_language": m.get("retrieved_language"),
-        **{f: m.get(f) for f in ("article", "annex", "section_number", "section_paragraph")},
+        **{f: m.get(f) for f in ("article", "annex", "section_number", "section_paragraph", "country", "document_type",
+                                 "period", "ocr")},
     }
 
 

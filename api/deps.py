@@ -22,12 +22,14 @@ async def get_service(request: Request) -> SearchService:
 
 async def filter_params(
     language: str | None = Query(None, description="filter: passage language (ISO 639-1)"),
-    source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi"),
+    source: str | None = Query(None, description="filter: iccd | manual | convention | wocat | spi | national_report"),
     symbol: str | None = Query(None, description="filter: ICCD symbol"),
     body: str | None = Query(None, description="filter: ICCD body (COP, CST, CRIC)"),
     session: int | None = Query(None, ge=1, description="filter: ICCD session number"),
     year: int | None = Query(None, ge=1900, le=2100, description="filter: year of the document"),
-    country: str | None = Query(None, description="filter: country (WOCAT practices)"),
+    country: str | None = Query(None, description="filter: country (WOCAT practices, national reports)"),
+    document_type: str | None = Query(None, description="filter: national reports: national action programme | "
+                                      "national report | national action plan"),
     land_use: str | None = Query(None, description="filter: land use (WOCAT practices)"),
     kind: str | None = Query(None, description="filter: passage kind (body, list_item, table, caption, reference, ...)"),
     year_from: int | None = Query(None, ge=1900, le=2100, description="filter: documents of this year or later"),
@@ -46,7 +48,8 @@ async def filter_params(
             raise InvalidRequestError(f"year_from: {lo} is after year_to {hi}")
         years = list(range(lo, hi + 1))
     return {"language": language, "source": source, "symbol": symbol, "body": body, "session": session,
-            "year": years, "country": country, "land_use": land_use, "kind": kind}
+            "year": years, "country": country, "land_use": land_use, "kind": kind,
+            "document_type": document_type}
 
 
 ServiceDep = Annotated[SearchService, Depends(get_service)]

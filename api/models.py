@@ -41,13 +41,17 @@ class FilterFields(RequestBody):
     """The metadata filters a JSON request body may carry (``POST /ask``, ``POST /brief``)."""
 
     language: str | None = Field(default=None, max_length=8, description="only passages in this language (ISO 639-1)")
-    source: str | None = Field(default=None, max_length=20, description="iccd | manual | convention | wocat | spi")
+    source: str | None = Field(default=None, max_length=20, description="iccd | manual | convention | wocat | spi | national_report")
     symbol: str | None = Field(default=None, max_length=FILTER_CHARS,
                                description="ICCD document symbol, e.g. ICCD/COP(14)/CST/5")
     body: str | None = Field(default=None, max_length=20, description="ICCD body: COP, CST or CRIC")
     session: int | None = Field(default=None, ge=1, description="ICCD session number")
     year: int | None = Field(default=None, ge=1900, le=2100, description="year of the document")
-    country: str | None = Field(default=None, max_length=FILTER_CHARS, description="country (WOCAT practices)")
+    country: str | None = Field(default=None, max_length=FILTER_CHARS,
+                                description="country (WOCAT practices, national reports)")
+    document_type: str | None = Field(default=None, max_length=FILTER_CHARS,
+                                      description="national reports: national action programme | national report | "
+                                      "national action plan")
     land_use: str | None = Field(default=None, max_length=FILTER_CHARS, description="land use (WOCAT practices)")
     kind: str | None = Field(default=None, max_length=20, description="passage kind: body, list_item, heading, "
                              "table, caption, reference, footnote or boilerplate")
@@ -100,6 +104,11 @@ class CitedPassage(_Open):
     annex: str | None = Field(default=None, description="the Convention: annex number (Roman), None in the main text")
     section_number: str | None = Field(default=None, description="numbered section in force (``1.1.3``)")
     section_paragraph: int | None = Field(default=None, description="n-th paragraph of that section (counted)")
+    country: str | None = Field(default=None, description="WOCAT practices and national reports: the country")
+    document_type: str | None = Field(default=None, description="national reports: national action programme, "
+                                      "national report or national action plan")
+    period: str | None = Field(default=None, description="national reports: the reporting period (``2010–2011``)")
+    ocr: bool | None = Field(default=None, description="the passage's page was read by OCR (its text may have OCR errors)")
 
 
 class SearchHit(CitedPassage):

@@ -26,7 +26,7 @@ from khub.urls import http_url
 
 RESULT_FIELDS = ("title", "symbol", "paragraph", "page", "page_label", "year", "language", "source", "path", "url", "section",
                  "translation_group", "also_in", "highlight", "kind", "lead_in", "retrieved_id", "retrieved_language",
-                 "article", "annex", "section_number", "section_paragraph")
+                 "article", "annex", "section_number", "section_paragraph", "country", "document_type", "period", "ocr")
 
 
 #: Seconds a ``/health`` snapshot of the store counts is reused.
@@ -229,7 +229,7 @@ class SearchService:
         """A rapid-response evidence brief on ``topic``: see :func:`khub.api.brief.build_brief`."""
         return build_brief(self, topic, filters, lang)
 
-    FACETS = ("source", "language", "year", "country", "land_use", "body")
+    FACETS = ("source", "language", "year", "country", "land_use", "body", "document_type")
 
     def facets(self, query: str | None = None, filters: dict[str, Any] | None = None, n: int = 100) -> dict[str, Any]:
         """Document counts per facet value: ``{"query", "documents", "facets": {field: {value: count}}}``.

@@ -32,7 +32,7 @@ from khub.text.analysis import analyze
 #: Metadata fields that retrieval can filter on (exact match, or any of a list). A
 #: list-valued field (a WOCAT practice's land uses) matches when any of its values does.
 FILTER_FIELDS = ("language", "source", "symbol", "doc_id", "translation_group", "body", "session", "year",
-                 "country", "land_use", "kind")
+                 "country", "land_use", "kind", "document_type")
 
 #: ``{field: value or [values]}`` on :data:`FILTER_FIELDS`.
 Filters = dict[str, Any]

@@ -32,7 +32,7 @@ console = Console(stderr=True)
 out = Console()
 
 LanguageOpt = typer.Option(None, "--language", "-l", help="only passages in this language (ar, zh, en, fr, ru, es)")
-SourceOpt = typer.Option(None, "--source", help="only this source: iccd, manual, convention, wocat, spi")
+SourceOpt = typer.Option(None, "--source", help="only this source: iccd, manual, convention, wocat, spi, national_report")
 SymbolOpt = typer.Option(None, "--symbol", help="only this ICCD symbol, e.g. ICCD/COP(14)/CST/5")
 FilterOpt = typer.Option([], "--filter", "-f", help="FIELD=VALUE on any filter field (body, session, year, "
                          "country, land_use, ...), e.g. -f country=Afghanistan; repeatable")

@@ -15,8 +15,9 @@
 
 const UI_LANGUAGES = ["ar", "zh", "en", "fr", "ru", "es"];
 const RTL = new Set(["ar"]);
-const FACET_FIELDS = ["source", "language", "year", "body", "country", "land_use"];
-const FILTER_FIELDS = ["source", "language", "year", "body", "session", "symbol", "country", "land_use"];
+const FACET_FIELDS = ["source", "language", "year", "body", "country", "land_use", "document_type"];
+const FILTER_FIELDS = ["source", "language", "year", "body", "session", "symbol", "country", "land_use",
+  "document_type"];
 const PAGE = 10;
 
 const $ = (id) => document.getElementById(id);
@@ -63,6 +64,7 @@ function languageName(code) {
  *  Intl.DisplayNames, WOCAT countries and land uses from QCAT's own translations (wocat.json). */
 function valueName(field, value) {
   if (field === "source") return t(`source.${value}`);
+  if (field === "document_type") return t(`document_type.${value}`);
   if (field === "language") return languageName(value);
   if (field === "country" || field === "land_use") return ui.vocabulary[value]?.[ui.lang] || String(value);
   return String(value);
@@ -231,6 +233,7 @@ function resultItem(r) {
   const item = el("li", { class: "result", "data-id": r.id, "data-source": r.source || "" });
   const head = el("div", { class: "result-head" });
   head.append(citationNode(r.citation), languageBadge(r.language));
+  if (r.ocr) head.append(el("span", { class: "badge ocr-badge", title: t("ocr.note") }, t("ocr")));
   if (r.also_in && r.also_in.length) {
     const also = el("span", { class: "also-in" }, `${t("alsoIn")} `);
     r.also_in.forEach((code, i) => {
