@@ -23,7 +23,7 @@ import numpy as np
 from haystack import Document
 
 from khub.index.align import align_stored_editions
-from khub.index.embedders import embed_batch
+from khub.index.embedders import build_embedders, embed_batch
 from khub.index.lock import ingest_lock
 from khub.index.store import EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
@@ -135,13 +135,34 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
     if on_start:
         on_start(len(files))
     count = token_counter(settings.embedding_model)
-    for path in files:
-        started = time.perf_counter()
-        result = _ingest_one(path, settings, store, document_embedder, count, reindex, text_embedder)
-        result.seconds = round(time.perf_counter() - started, 3)
-        results.append(result)
+    todo: list[Path] = []
+    for path in files:  # what needs no work is settled here, in file order
+        try:
+            done = _check(path, settings, store, reindex)
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
+            done = _failure(path, err)
+        if done is None:
+            todo.append(path)
+            continue
+        results.append(done)
         if on_file:
-            on_file(result)
+            on_file(done)
+    workers = ingest_workers(settings, len(todo))
+    if workers > 1:
+        _ingest_parallel(todo, settings, store, workers, on_file, results)
+    else:
+        for path in todo:
+            started = time.perf_counter()
+            try:
+                result = _write(path, prepare_file(path, settings, document_embedder, count, text_embedder), store)
+            except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
+                result = _failure(path, err)
+            result.seconds = round(time.perf_counter() - started, 3)
+            results.append(result)
+            if on_file:
+                on_file(result)
+    order = {path_key(p): i for i, p in enumerate(files)}  # the report lists files in file order
+    results.sort(key=lambda r: order.get(r.path, -1))
     if prune:
         results += _prune(paths, {path_key(p) for p in files}, store)
     if settings.align_editions:
@@ -168,39 +189,135 @@ def sentence_vectors(passages: list[Document], text_embedder: Any, document_embe
     return {pid: np.vstack(v) for pid, v in out.items()}
 
 
-def _ingest_one(path: Path, settings: Settings, store: Any, embedder: Any, count, reindex: bool,
-                text_embedder: Any = None) -> FileResult:
+@dataclass
+class Prepared:
+    """A file converted, chunked and embedded, ready to write (what a worker process returns)."""
+
+    doc: Any
+    passages: list[Document]
+    sentence_vectors: dict[str, np.ndarray] | None
+
+
+def _pdf_options(settings: Settings, ocr_workers: int | None = None) -> PdfOptions:
+    return PdfOptions(settings.pdf_extractor, settings.ocr, settings.ocr_dpi,
+                      settings.ocr_workers if ocr_workers is None else ocr_workers)
+
+
+def prepare_file(path: Path, settings: Settings, embedder: Any, count: Any, text_embedder: Any = None,
+                 ocr_workers: int | None = None) -> Prepared:
+    """Convert, clean, chunk and embed one file (no store access: this runs in worker processes).
+
+    Raises:
+        ConversionError: the file cannot be converted.
+    """
+    doc = load_document(path, _pdf_options(settings, ocr_workers))
+    passages = to_passages(doc, count, settings.chunk_max_tokens)
+    if not passages:
+        return Prepared(doc, [], None)
+    passages = embedder.run(documents=passages)["documents"]
+    vectors = sentence_vectors(passages, text_embedder, embedder) if text_embedder else None
+    return Prepared(doc, passages, vectors)
+
+
+def _check(path: Path, settings: Settings, store: Any, reindex: bool) -> FileResult | None:
+    """The result of a file that needs no work (unchanged, too large), else None. Removes a
+    copy stored under the id an older khub gave the file."""
     key = path_key(path)
+    doc_id = document_id(path)
+    record = store.document_record(doc_id)
+    legacy = legacy_document_id(path)
+    if legacy != doc_id and store.document_record(legacy):
+        store.delete_document(legacy)  # stored by an older khub under a working-directory-relative id
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > settings.max_file_mb:
+        return FileResult(key, "failed", reason=f"file too large ({size_mb:.1f} MB > {settings.max_file_mb:g} MB; "
+                                                "raise KHUB_MAX_FILE_MB to ingest it)")
+    if record and record["content_hash"] == content_hash(path) and not reindex:
+        return FileResult(key, "unchanged", passages=record["n_passages"],
+                          language=record["meta"].get("language"), source=record["meta"].get("source"))
+    return None
+
+
+def _write(path: Path, prepared: Prepared, store: Any) -> FileResult:
+    """Store a prepared file as one unit (replacing its previous passages)."""
+    doc, passages = prepared.doc, prepared.passages
+    key = path_key(path)
+    if not passages:
+        return FileResult(key, "failed", reason="no passages after chunking (empty text)", notes=doc.notes)
+    existed = store.document_record(doc.doc_id) is not None
+    meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
+    store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages,
+                           sentence_vectors=prepared.sentence_vectors)
+    return FileResult(key, "replaced" if existed else "indexed", passages=len(passages),
+                      pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"],
+                      ocr_pages=len(doc.ocr_pages), notes=doc.notes)
+
+
+def _failure(path: Path, err: Exception) -> FileResult:
+    if isinstance(err, ConversionError):
+        return FileResult(path_key(path), "failed", reason=err.reason)
+    return FileResult(path_key(path), "failed", reason=f"{type(err).__name__}: {err}")
+
+
+# --- worker processes (KHUB_INGEST_WORKERS) ---------------------------------------------------
+#: The state of an ingest worker process (set once by :func:`_worker_start`; empty elsewhere).
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(settings_json: str, ocr_workers: int) -> None:
+    """Initialise one ingest worker process: its settings, embedders (one BLAS thread) and
+    token counter, kept for the process's life."""
+    settings = Settings.model_validate_json(settings_json)
+    text, docs = build_embedders(settings)
+    _WORKER.update(settings=settings, text=text, docs=docs, count=token_counter(settings.embedding_model),
+                   ocr_workers=ocr_workers)
+
+
+def _worker_prepare(path: Path) -> Prepared | Exception:
     try:
-        doc_id = document_id(path)
-        digest = content_hash(path)
-        record = store.document_record(doc_id)
-        legacy = legacy_document_id(path)
-        if legacy != doc_id and store.document_record(legacy):
-            store.delete_document(legacy)  # stored by an older khub under a working-directory-relative id
-        size_mb = path.stat().st_size / 1e6
-        if size_mb > settings.max_file_mb:
-            return FileResult(key, "failed", reason=f"file too large ({size_mb:.1f} MB > {settings.max_file_mb:g} MB; "
-                                                    "raise KHUB_MAX_FILE_MB to ingest it)")
-        if record and record["content_hash"] == digest and not reindex:
-            return FileResult(key, "unchanged", passages=record["n_passages"],
-                              language=record["meta"].get("language"), source=record["meta"].get("source"))
-        doc = load_document(path, PdfOptions(settings.pdf_extractor, settings.ocr, settings.ocr_dpi,
-                                             settings.ocr_workers))
-        passages = to_passages(doc, count, settings.chunk_max_tokens)
-        if not passages:
-            return FileResult(key, "failed", reason="no passages after chunking (empty text)")
-        passages = embedder.run(documents=passages)["documents"]
-        meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
-        store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages,
-                               sentence_vectors=sentence_vectors(passages, text_embedder, embedder) if text_embedder else None)
-        return FileResult(key, "replaced" if record else "indexed", passages=len(passages),
-                          pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"],
-                          ocr_pages=len(doc.ocr_pages), notes=doc.notes)
-    except ConversionError as err:
-        return FileResult(key, "failed", reason=err.reason)
-    except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
-        return FileResult(key, "failed", reason=f"{type(err).__name__}: {err}")
+        return prepare_file(path, _WORKER["settings"], _WORKER["docs"], _WORKER["count"], _WORKER["text"],
+                            _WORKER["ocr_workers"])
+    except Exception as err:  # noqa: BLE001 - returned, reported for this file only
+        return err if isinstance(err, ConversionError) else RuntimeError(f"{type(err).__name__}: {err}")
+
+
+def ingest_workers(settings: Settings, n_files: int) -> int:
+    """Worker processes for ``n_files`` files to (re)process: ``KHUB_INGEST_WORKERS`` (0: one per
+    core), and none (the calling process does the work) for fewer than :data:`POOL_MIN_FILES` files,
+    where starting workers (about 3 s each: they load the embedding model) costs more than it saves."""
+    workers = settings.ingest_workers or os.cpu_count() or 1
+    return workers if workers > 1 and n_files >= POOL_MIN_FILES else 1
+
+
+#: Fewer files than this to (re)process are ingested in the calling process.
+POOL_MIN_FILES = 4
+
+
+def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: int,
+                     on_file: Callable[[FileResult], None] | None, results: list[FileResult]) -> None:
+    """Prepare ``todo`` in ``workers`` spawned processes (each with one BLAS thread and its share
+    of the OCR workers) and write each file here, in the order they finish."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    cores = os.cpu_count() or 1
+    worker_settings = settings.model_copy(update={"blas_threads": max(1, cores // workers)})
+    ocr_workers = settings.ocr_workers or max(1, cores // workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_start,
+                             initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
+        started = {pool.submit(_worker_prepare, path): (path, time.perf_counter()) for path in todo}
+        for future in as_completed(started):
+            path, t0 = started[future]
+            try:
+                prepared = future.result()
+                result = _failure(path, prepared) if isinstance(prepared, Exception) else _write(path, prepared, store)
+            except Exception as err:  # noqa: BLE001 - a worker that died fails its file, not the run
+                result = _failure(path, err)
+            result.seconds = round(time.perf_counter() - t0, 3)
+            results.append(result)
+            if on_file:
+                on_file(result)
 
 
 def _prune(roots: list[Path], present: set[str], store: Any) -> list[FileResult]:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,7 +203,11 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
     result = PdfText(pages=pages, text_layer=text_layer)
     done: dict[int, str] = {}
     if wanted and options.ocr != "off" and tesseract_languages():
-        languages = {i: [quality[i].language] if quality[i].language and letters[i] >= MIN_LETTERS else []
+        # a page's own language; for a nearly empty page, the language most pages of the
+        # document are in (Tesseract's script detection only when the PDF has no text at all)
+        judged = Counter(q.language for q in quality.values() if q.language and q.validity is not None)
+        usual = [judged.most_common(1)[0][0]] if judged else []
+        languages = {i: [quality[i].language] if quality[i].language and letters[i] >= MIN_LETTERS else usual
                      for i in wanted}
         try:
             done = ocr_pages(path, languages, dpi=options.ocr_dpi, workers=options.ocr_workers)

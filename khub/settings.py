@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         ocr: ``auto`` (Tesseract reads pages without text or with a garbled text layer, when
             installed), ``off`` (such pages are reported, not indexed) or ``force`` (every page).
         ocr_dpi / ocr_workers: OCR rendering resolution and pages read at once (0: one per core).
+        ingest_workers: processes that convert, chunk and embed files in parallel during an
+            ingest (0: one per core; one BLAS thread each, since two processes with one thread
+            embed 1.7x faster than one with two, ``bench/ingest_pdfs.py``); the store is written
+            by the ingest process only. Fewer than 4 files are done in the ingest process.
         rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
             Cormack, Clarke & Buettcher (SIGIR 2009).
         bm25_weight / dense_weight: per-leg weights in the fused score.
@@ -111,6 +115,7 @@ class Settings(BaseSettings):
     ocr: Literal["auto", "off", "force"] = "auto"
     ocr_dpi: int = Field(default=300, ge=72, le=600)
     ocr_workers: int = Field(default=0, ge=0, le=64)
+    ingest_workers: int = Field(default=0, ge=0, le=64)
 
     rrf_k: int = Field(default=60, ge=1)
     bm25_weight: float = Field(default=2.0, ge=0)
