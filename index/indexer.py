@@ -273,12 +273,16 @@ def _worker_start(settings_json: str, ocr_workers: int) -> None:
                    ocr_workers=ocr_workers)
 
 
-def _worker_prepare(path: Path) -> Prepared | Exception:
+def _worker_prepare(path: Path) -> Prepared | str:
+    """:func:`prepare_file` in a worker: the prepared file, or the reason it failed (a string: an
+    exception with its own constructor, such as ConversionError, does not survive unpickling)."""
     try:
         return prepare_file(path, _WORKER["settings"], _WORKER["docs"], _WORKER["count"], _WORKER["text"],
                             _WORKER["ocr_workers"])
+    except ConversionError as err:
+        return err.reason
     except Exception as err:  # noqa: BLE001 - returned, reported for this file only
-        return err if isinstance(err, ConversionError) else RuntimeError(f"{type(err).__name__}: {err}")
+        return f"{type(err).__name__}: {err}"
 
 
 def ingest_workers(settings: Settings, n_files: int) -> int:
@@ -298,7 +302,7 @@ def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: 
     """Prepare ``todo`` in ``workers`` spawned processes (each with one BLAS thread and its share
     of the OCR workers) and write each file here, in the order they finish."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
     cores = os.cpu_count() or 1
     worker_settings = settings.model_copy(update={"blas_threads": max(1, cores // workers)})
@@ -306,18 +310,43 @@ def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: 
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_start,
                              initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
-        started = {pool.submit(_worker_prepare, path): (path, time.perf_counter()) for path in todo}
-        for future in as_completed(started):
-            path, t0 = started[future]
-            try:
-                prepared = future.result()
-                result = _failure(path, prepared) if isinstance(prepared, Exception) else _write(path, prepared, store)
-            except Exception as err:  # noqa: BLE001 - a worker that died fails its file, not the run
-                result = _failure(path, err)
-            result.seconds = round(time.perf_counter() - t0, 3)
-            results.append(result)
-            if on_file:
-                on_file(result)
+        crashed = _collect(pool, todo, store, on_file, results)
+    for path in crashed:  # a worker died (PDFium crashed on a file?): each again, alone in its own worker
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_start,
+                                 initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
+            for again in _collect(pool, [path], store, on_file, results):
+                result = FileResult(path_key(again), "failed", reason="the worker process crashed on this file")
+                results.append(result)
+                if on_file:
+                    on_file(result)
+
+
+def _collect(pool: Any, paths: list[Path], store: Any, on_file: Callable[[FileResult], None] | None,
+             results: list[FileResult]) -> list[Path]:
+    """Submit ``paths`` to ``pool``, write each prepared file as it finishes; returns the files
+    whose worker process died (BrokenProcessPool) without a result."""
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    crashed: list[Path] = []
+    started = {pool.submit(_worker_prepare, path): (path, time.perf_counter()) for path in paths}
+    for future in as_completed(started):
+        path, t0 = started[future]
+        try:
+            prepared = future.result()
+            result = (FileResult(path_key(path), "failed", reason=prepared) if isinstance(prepared, str)
+                      else _write(path, prepared, store))
+        except BrokenProcessPool:
+            crashed.append(path)
+            continue
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
+            result = _failure(path, err)
+        result.seconds = round(time.perf_counter() - t0, 3)
+        results.append(result)
+        if on_file:
+            on_file(result)
+    return crashed
 
 
 def _prune(roots: list[Path], present: set[str], store: Any) -> list[FileResult]:

@@ -229,8 +229,9 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
         kind = "no text layer" if no_text_layer else "garbled text layer"
         result.notes.append(f"pages {page_ranges(missing)} need OCR ({kind}; {why}); not indexed")
     if not any(p.strip() for p in result.pages):
-        raise ConversionError(path, "no text layer; needs OCR" + ("" if options.ocr == "off" and not done else
-                                                                   f" ({result.notes[-1]})" if result.notes else ""))
+        if done:
+            raise ConversionError(path, f"no text layer; needs OCR, and OCR found no text on pages {page_ranges(done)}")
+        raise ConversionError(path, "no text layer; needs OCR" + (f" ({result.notes[-1]})" if result.notes else ""))
     return result
 
 
