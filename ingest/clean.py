@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from khub.text.scripts import CJK_RANGES
+from khub.text.scripts import CJK_RANGES, text_units
 
 _CJK = CJK_RANGES
 # Characters that may end a line in the middle of a Chinese sentence / start its continuation.
@@ -34,9 +34,9 @@ _RECYCLE = re.compile(
     re.IGNORECASE,
 )
 # A table-of-contents entry: leader dots (or ellipses) followed by numbers / ranges.
-_TOC_ENTRY = re.compile(r"(\.{4,}|…{2,}|(\. ){4,})\s*[\dIVXivx][\d\-–,\s]*$")
+_TOC_ENTRY = re.compile(r"(\.{3,}|…{2,}|(\. ){4,})\s*[\dIVXivx][\d\-–,\s]*$")
 _TOC_HEADER = re.compile(
-    r"^\s*(目录|Contents|Table des matières|Índice|Содержание|المحتويات|"
+    r"^\s*(目录|(?:Table of )?Contents|Table des matières|Sommaire|Índice|Содержание|Оглавление|المحتويات|فهرس المحتويات|"
     r"段次\s*页次|Paragraphs\s+Page|Paragraphes\s+Pages|Párrafos\s+Página|Пункты\s+Стр\.?)\s*$",
     re.IGNORECASE,
 )
@@ -173,7 +173,7 @@ def _normalise_header(line: str) -> str:
 _NOT_RUNNING = re.compile(r"^\s*#\s*[.．]\s*\S|[。.!?！？]\s*$")
 
 
-def running_lines(pages: list[str], edge: int = 2, min_share: float = 0.5) -> set[str]:
+def running_lines(pages: list[str], edge: int = 3, min_share: float = 0.5) -> set[str]:
     """Find running headers/footers: lines (digits normalised) among the first or last
     ``edge`` non-empty lines of at least ``min_share`` of the pages (and of 3 pages or more).
 
@@ -237,7 +237,10 @@ def page_labels(pages: list[str], edge_lines: int = 3) -> list[str | None]:
             else:
                 numbers = _NUMBER.findall(line)
                 if 0 < len(numbers) <= _HEADER_NUMBERS and len(line) < 120 and (line[0].isdigit() or line[-1].isdigit()):
-                    template = _normalise_header(line)
+                    # the line's letters as a set, and how many numbers it has: the same header
+                    # whatever order and spacing an extractor gives it (PDFium and pypdf write
+                    # "2024 2030- 30" and "2024 -2030 30", and Arabic lam-alef in either order)
+                    template = "".join(sorted({ch for ch in line if ch.isalpha()})) + f"#{len(numbers)}"
                     for k, number in enumerate(numbers):
                         found.setdefault((template, k, int(number)), str(int(number)))
         candidates.append(found)
@@ -254,8 +257,23 @@ def page_labels(pages: list[str], edge_lines: int = 3) -> list[str | None]:
     return labels
 
 
+_CONTENTS_PAGE = re.compile(r"^\s*(?:Pages?|Página|Стр\.?|页次|الصفحة)\s*$", re.I)
+
+
+def is_contents_entry(line: str) -> bool:
+    """True for a line that may be an entry of a table of contents without leader dots: the
+    "Page" column heading, or a short line (under 120 characters) that is not a sentence
+    (a sentence: eight words or more, a CJK character counting as one, ending in . ! ? 。)."""
+    if _CONTENTS_PAGE.match(line):
+        return True
+    text = line.strip()
+    return len(text) < 120 and not (text_units(text) >= 8 and text[-1:] in ".!?。！？")
+
+
 def clean_pages(pages: list[str], paged: bool) -> list[str]:
-    """Clean every page: furniture, inline markup (:func:`strip_markup`), running
+    """Clean every page: furniture, tables of contents (entries with leader dots anywhere;
+    after a "Contents" heading, the lines that are not sentences, up to the first that is),
+    inline markup (:func:`strip_markup`), running
     headers/footers and page numbers (paged input only), ligatures and line-end hyphenation (paged input only), CJK whitespace.
     Returns as many pages as it was given (some may be empty)."""
     running = running_lines(pages) if paged else set()
@@ -268,11 +286,18 @@ def clean_pages(pages: list[str], paged: bool) -> list[str]:
         if paged:
             page = dehyphenate(page, vocabulary)
         lines = []
+        in_contents = False  # after a "Contents" heading, up to the first line of running text
         for line in page.split("\n"):
+            if _TOC_HEADER.match(line):
+                in_contents = paged  # a text export's contents have leader dots (is_furniture)
+                continue
             if is_furniture(line):
                 continue
             if paged and (_PAGE_NUMBER.match(line) or _normalise_header(line) in running):
                 continue
+            if in_contents and (not line.strip() or is_contents_entry(line)):
+                continue
+            in_contents = False
             lines.append(strip_markup(line).rstrip())
         cleaned.append(join_cjk("\n".join(lines)))
     return cleaned
