@@ -14,7 +14,7 @@ def client(service):
 
 def test_health(client):
     body = client.get("/health").json()
-    assert body["status"] == "ok" and body["passages"] > 1000 and body["documents"] == 23
+    assert body["status"] == "ok" and body["passages"] > 1000 and body["documents"] == 31
 
 
 def test_search_returns_cited_results(client):
@@ -54,16 +54,19 @@ def test_openapi_docs(client):
 
 def test_facets(client):
     everything = client.get("/facets").json()
-    assert everything["documents"] == 23
+    assert everything["documents"] == 31
     f = everything["facets"]
-    assert f["source"] == {"manual": 18, "iccd": 3, "convention": 1, "wocat": 1}
-    assert f["country"] == {"Afghanistan": 1} and f["land_use"] == {"Grazing land": 1}
+    assert f["source"] == {"manual": 18, "iccd": 3, "convention": 1, "wocat": 1, "national_report": 6, "spi": 2}
+    assert f["country"] == {"Egypt": 6, "Afghanistan": 1} and f["land_use"] == {"Grazing land": 1}
+    assert f["document_type"] == {"national action programme": 3, "national report": 2, "national action plan": 1}
     assert f["body"] == {"CST": 2, "COP": 1} and f["year"]["2019"] == 1
     assert f["language"]["zh"] == 6  # 3 ICCD documents + 3 manual chapters
     wocat = client.get("/facets", params={"q": "contour trench runoff infiltration", "source": "wocat"}).json()
     assert wocat["documents"] == 1 and wocat["facets"]["country"] == {"Afghanistan": 1}
     iccd = client.get("/facets", params={"body": "CST"}).json()
     assert iccd["documents"] == 2 and iccd["facets"]["source"] == {"iccd": 2}
+    plans = client.get("/facets", params={"document_type": "national action plan"}).json()
+    assert plans["documents"] == 1 and plans["facets"]["language"] == {"ar": 1}
     r = client.get("/search", params={"q": "grazing land", "country": "Afghanistan", "land_use": "Grazing land"})
     assert r.status_code == 200 and {x["source"] for x in r.json()["results"]} == {"wocat"}
 
@@ -103,3 +106,27 @@ def test_reading_view_context(client):
     assert original.status_code == 200 and original.headers["content-type"].startswith("text/markdown")
     assert "ARTICLE 2" in original.text.upper() and "inline" in original.headers["content-disposition"]
     assert client.get("/passages/nope:1/original").status_code == 404
+
+
+def test_arabic_plan_found_readable_by_its_printed_page(client):
+    """Issue 12's done-when: the Arabic national action plan's printed page 31 (physical 46),
+    whose text layer is garbled, is found by its words and reads as printed (OCR)."""
+    r = client.get("/search", params={"q": "الهيكل الاقتصادي في مصر", "k": 5})
+    assert r.status_code == 200
+    top = r.json()["results"][0]
+    assert top["source"] == "national_report" and top["country"] == "Egypt"
+    assert top["document_type"] == "national action plan" and top["language"] == "ar"
+    assert (top["page"], top["page_label"], top["ocr"]) == (46, "31", True)
+    assert "يعد الهيكل الاقتصادي في مصر من أكثر الهياكل الاقتصادية" in " ".join(top["text"].split())
+    assert top["citation"].startswith("Egypt, خطة العمل المصرية") and top["citation"].endswith("p. 31 (PDF p. 46)")
+
+
+def test_egyptian_reports_cite_country_year_and_page(client):
+    r = client.get("/search", params={"q": "land reclamation and top soil skimming in the Nile Valley",
+                                      "source": "national_report", "language": "en", "k": 5})
+    results = r.json()["results"]
+    assert results and all(x["country"] == "Egypt" for x in results)
+    for hit in results:
+        when = str(hit["year"] or hit["period"])
+        assert hit["citation"].startswith("Egypt, ") and f"({when})" in hit["citation"]
+        assert f"p. {hit['page_label'] or hit['page']}" in hit["citation"] and hit["ocr"] is False

@@ -5,7 +5,6 @@ running headers removed, printed page numbers read, and national reports describ
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -16,7 +16,7 @@ def test_reingest_unchanged_writes_nothing(corpus_dir, monkeypatch):
     result = CliRunner().invoke(app, ["ingest", str(CORPORA), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["totals"] == {"unchanged": 23}
+    assert report["totals"] == {"unchanged": 31}
     store = EmbeddedDocumentStore(corpus_dir)
     assert store.generation == generation
     ids = [d.id for d in store.filter_documents()]
