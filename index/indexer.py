@@ -137,16 +137,15 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
     count = token_counter(settings.embedding_model)
     todo: list[Path] = []
     for path in files:  # what needs no work is settled here, in file order
+        started = time.perf_counter()
         try:
             done = _check(path, settings, store, reindex)
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
             done = _failure(path, err)
         if done is None:
             todo.append(path)
-            continue
-        results.append(done)
-        if on_file:
-            on_file(done)
+        else:
+            _record(done, started, results, on_file)
     workers = ingest_workers(settings, len(todo))
     if workers > 1:
         _ingest_parallel(todo, settings, store, workers, on_file, results)
@@ -157,10 +156,7 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
                 result = _write(path, prepare_file(path, settings, document_embedder, count, text_embedder), store)
             except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
                 result = _failure(path, err)
-            result.seconds = round(time.perf_counter() - started, 3)
-            results.append(result)
-            if on_file:
-                on_file(result)
+            _record(result, started, results, on_file)
     order = {path_key(p): i for i, p in enumerate(files)}  # the report lists files in file order
     results.sort(key=lambda r: order.get(r.path, -1))
     if prune:
@@ -285,6 +281,10 @@ def _worker_prepare(path: Path) -> Prepared | str:
         return f"{type(err).__name__}: {err}"
 
 
+#: Fewer files than this to (re)process are ingested in the calling process.
+POOL_MIN_FILES = 4
+
+
 def ingest_workers(settings: Settings, n_files: int) -> int:
     """Worker processes for ``n_files`` files to (re)process: ``KHUB_INGEST_WORKERS`` (0: one per
     core), and none (the calling process does the work) for fewer than :data:`POOL_MIN_FILES` files,
@@ -293,20 +293,18 @@ def ingest_workers(settings: Settings, n_files: int) -> int:
     return workers if workers > 1 and n_files >= POOL_MIN_FILES else 1
 
 
-#: Fewer files than this to (re)process are ingested in the calling process.
-POOL_MIN_FILES = 4
-
-
 def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: int,
                      on_file: Callable[[FileResult], None] | None, results: list[FileResult]) -> None:
-    """Prepare ``todo`` in ``workers`` spawned processes (each with one BLAS thread and its share
-    of the OCR workers) and write each file here, in the order they finish."""
+    """Prepare ``todo`` in ``workers`` spawned processes (each with one BLAS thread; OCR may use
+    every core) and write each file here, in the order they finish."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     cores = os.cpu_count() or 1
     worker_settings = settings.model_copy(update={"blas_threads": max(1, cores // workers)})
-    ocr_workers = settings.ocr_workers or max(1, cores // workers)
+    # OCR pages run as tesseract processes: each worker may use every core (the other workers
+    # are mostly done with their text PDFs by the time a scan is read)
+    ocr_workers = settings.ocr_workers or cores
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_start,
                              initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
@@ -316,10 +314,8 @@ def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: 
                                  initializer=_worker_start,
                                  initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
             for again in _collect(pool, [path], store, on_file, results):
-                result = FileResult(path_key(again), "failed", reason="the worker process crashed on this file")
-                results.append(result)
-                if on_file:
-                    on_file(result)
+                _record(FileResult(path_key(again), "failed", reason="the worker process crashed on this file"),
+                        time.perf_counter(), results, on_file)
 
 
 def _collect(pool: Any, paths: list[Path], store: Any, on_file: Callable[[FileResult], None] | None,
@@ -342,11 +338,17 @@ def _collect(pool: Any, paths: list[Path], store: Any, on_file: Callable[[FileRe
             continue
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
             result = _failure(path, err)
-        result.seconds = round(time.perf_counter() - t0, 3)
-        results.append(result)
-        if on_file:
-            on_file(result)
+        _record(result, t0, results, on_file)
     return crashed
+
+
+def _record(result: FileResult, started: float, results: list[FileResult],
+            on_file: Callable[[FileResult], None] | None) -> None:
+    """Time a file's result from ``started`` (perf_counter), add it to ``results``, tell ``on_file``."""
+    result.seconds = round(time.perf_counter() - started, 3)
+    results.append(result)
+    if on_file:
+        on_file(result)
 
 
 def _prune(roots: list[Path], present: set[str], store: Any) -> list[FileResult]:

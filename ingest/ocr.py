@@ -46,17 +46,6 @@ def tesseract_languages() -> frozenset[str]:
     return frozenset(iso for iso, code in TESSERACT_CODES.items() if code in installed)
 
 
-def _render(path: Path, index: int, dpi: int):
-    """Page ``index`` (0-based) of the PDF as a grayscale PIL image at ``dpi``."""
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return pdf[index].render(scale=dpi / 72, grayscale=True).to_pil()
-    finally:
-        pdf.close()
-
-
 def detect_script_languages(image) -> list[str]:
     """The languages of a page image from Tesseract's orientation and script detection
     (``--psm 0``): Arabic -> ar, Han -> zh, Cyrillic -> ru, Latin -> en, fr, es; ``[]``
@@ -118,19 +107,28 @@ def ocr_pages(path: Path, pages: dict[int, list[str]], dpi: int = 300, workers: 
             return page, None
 
     # PDFium is not thread-safe, even across documents (pypdfium2's documentation): pages are
-    # rendered here, one at a time, and only tesseract (a subprocess) runs in the pool, at most
-    # 2 x workers images held at once.
+    # rendered here, one at a time, and only tesseract (a subprocess) runs in the pool, with at
+    # most 2 x workers rendered images waiting.
+    import pypdfium2 as pdfium
+
     out: dict[int, str] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: list[Future] = []
-        for page in sorted(pages):
-            pending.append(pool.submit(read, page, _render(path, page - 1, dpi)))
-            if len(pending) >= 2 * workers:
-                done, text = pending.pop(0).result()
-                if text is not None:
-                    out[done] = text
-        for future in pending:
-            done, text = future.result()
-            if text is not None:
-                out[done] = text
+
+    def collect(future: Future) -> None:
+        page, text = future.result()
+        if text is not None:
+            out[page] = text
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: list[Future] = []
+            for page in sorted(pages):
+                image = pdf[page - 1].render(scale=dpi / 72, grayscale=True).to_pil()  # PDF units are 1/72 inch
+                pending.append(pool.submit(read, page, image))
+                if len(pending) >= 2 * workers:
+                    collect(pending.pop(0))
+            for future in pending:
+                collect(future)
+    finally:
+        pdf.close()
     return out

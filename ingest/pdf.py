@@ -3,7 +3,7 @@
 1. Every page is extracted with the configured extractor (``KHUB_PDF_EXTRACTOR``):
    ``pdfium`` (pypdfium2, the PDFium library of Chromium; Apache-2.0/BSD-3) by default, or
    ``pypdf`` (pure Python). On the shared national reports and publications PDFium was 8-20x
-   faster with the same text on Latin pages (``bench/pdf_extractors.py`` prints both).
+   faster with the same text on Latin pages (``bench/pdf_ingest.py`` prints both).
 2. Each page's text is checked (:func:`khub.ingest.text_quality.text_quality`): a page whose
    word validity is under 0.9 is extracted again with the other library and the text with
    more valid words is kept. PDFium writes Arabic lam-alef ligatures in reverse order

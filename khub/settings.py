@@ -41,14 +41,14 @@ class Settings(BaseSettings):
             dump would be ~100k passages; raise the limit on purpose).
         chunk_max_tokens: passage size limit in the embedding model's tokens.
         pdf_extractor: ``pdfium`` (pypdfium2, default: 8-20x faster than pypdf on the shared
-            PDFs, ``bench/pdf_extractors.py``) or ``pypdf``; the other one is the second opinion
+            PDFs, ``bench/pdf_ingest.py``) or ``pypdf``; the other one is the second opinion
             on doubtful pages (:mod:`khub.ingest.pdf`).
         ocr: ``auto`` (Tesseract reads pages without text or with a garbled text layer, when
             installed), ``off`` (such pages are reported, not indexed) or ``force`` (every page).
         ocr_dpi / ocr_workers: OCR rendering resolution and pages read at once (0: one per core).
         ingest_workers: processes that convert, chunk and embed files in parallel during an
             ingest (0: one per core; one BLAS thread each, since two processes with one thread
-            embed 1.7x faster than one with two, ``bench/ingest_pdfs.py``); the store is written
+            embed 1.7x faster than one with two, ``bench/pdf_ingest.py``); the store is written
             by the ingest process only. Fewer than 4 files are done in the ingest process.
         rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
             Cormack, Clarke & Buettcher (SIGIR 2009).
