@@ -29,15 +29,27 @@ from __future__ import annotations
 from haystack import Document
 
 from khub.index.store import coverage
+from khub.kinds import APPARATUS
 
 
 def evidence(documents: list[Document]) -> tuple[float | None, float | None]:
     """``(best sentence cosine, best BM25 coverage)`` over ``documents``; None for a signal no
-    document carries (the bm25 mode has no cosine, the dense mode no coverage)."""
-    def best(key: str) -> float | None:
-        values = [float(d.meta[key]) for d in documents if d.meta.get(key) is not None]
+    document carries (the bm25 mode has no cosine, the dense mode no coverage).
+
+    The cosine is read from passages an answer may quote only: not from apparatus kinds
+    (:data:`khub.kinds.APPARATUS`: tables, headings, boilerplate such as the instructions of the
+    PRAIS reporting template), whose short generic lines the multilingual USE puts close to any
+    question ("No answer required. Other (specify)" at cosine 0.28 to a football question).
+    The lexical coverage is read from every passage: a table that holds every term of a code
+    query is a match."""
+    def best(key: str, docs: list[Document]) -> float | None:
+        values = [float(d.meta[key]) for d in docs if d.meta.get(key) is not None]
         return max(values) if values else None
-    return best("sentence_cosine"), best("bm25_coverage")
+    quotable = [d for d in documents if d.meta.get("kind") not in APPARATUS]
+    cosine = best("sentence_cosine", quotable)
+    if cosine is None and best("sentence_cosine", documents) is not None:
+        cosine = 0.0  # the dense leg ran, but found only apparatus
+    return cosine, best("bm25_coverage", documents)
 
 
 def has_evidence(documents: list[Document], known: float, cosine_floor: float, coverage_floor: float,

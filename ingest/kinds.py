@@ -16,7 +16,10 @@ Every passage gets one ``kind`` at ingest:
   (authors, year, title, URL or DOI).
 * ``footnote``: a note that starts with a superscript number.
 * ``boilerplate``: document furniture that survived cleaning (``Distr.: General``, the
-  masthead of UN documents, WOCAT's "Name of the institution(s)…" answers).
+  masthead of UN documents, WOCAT's "Name of the institution(s)…" answers), and passages of
+  a PRAIS national report that open with, or hold two or more, instructions of the reporting
+  template ("Please state…", "If your country…", "Understanding of the indicator"): the
+  template's words are the same in every Party's report.
 
 The rules are surface patterns over the passage text and its section heading; they do not
 need a model and do not change the text. :data:`khub.kinds.APPARATUS` lists the kinds that retrieval
@@ -60,6 +63,16 @@ _BOILERPLATE = re.compile(
     r"Provisional agenda item|临时议程项目|Name of the institution|Name of project|Name of the compiler",
     re.I | re.M,
 )
+#: Instructions of the PRAIS reporting template (UNCCD national reports of the 4th and 5th
+#: reporting cycles): the same words in every Party's report, guidance rather than evidence.
+_FORM_INSTRUCTION = re.compile(
+    r"(?:Please (?:state|provide|specify|answer|explain|list|indicate|describe)\b|Provide (?:a|an|any)\b|"
+    r"If your country\b|Check the (?:glossary|reporting manual)\b|Understanding of the indicator|"
+    r"Data (?:needed|sources)\b|No answer (?:required|provided)|Attachments:|To facilitate understanding|"
+    r"Interpretation of (?:the )?indicator|Assessment Criteria|Purpose of the indicators?\b|Qualitative\s*$)",
+    re.I | re.M,
+)
+_FORM_OPENING = re.compile(r"^\s*" + _FORM_INSTRUCTION.pattern, re.I)
 _LIST_ITEM = re.compile(r"^\s*(?:\(?[a-z]\)|\((?:[ivx]{1,5}|[一二三四五六七八九十]{1,3}|\d{1,2})\)|[•●▪◦·–—-]\s|\*\s)")
 _FOOTNOTE = re.compile(r"^\s*(?:[¹²³⁴⁵⁶⁷⁸⁹⁰]+|\^\{?\d+\}?)\s*\S")
 _LEAD_IN = re.compile(r"[:：]\s*$")
@@ -118,6 +131,8 @@ def classify(text: str, section: str | None = None) -> str:
     if _CAPTION.match(lines[0]) and len(lines) == 1:
         return "caption"
     if _BOILERPLATE.search(text) or _BOILERPLATE.search(last_heading):
+        return "boilerplate"
+    if _FORM_OPENING.match(lines[0]) or len(_FORM_INSTRUCTION.findall(text)) >= 2:
         return "boilerplate"
     if _FOOTNOTE.match(lines[0]):
         return "footnote"

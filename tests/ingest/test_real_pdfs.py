@@ -157,3 +157,17 @@ def test_extractors_agree_on_latin_text():
     a = extract_pages(NAP_1999, "pdfium")[20].split()
     b = extract_pages(NAP_1999, "pypdf")[20].split()
     assert a[:50] == b[:50] and abs(len(a) - len(b)) <= 3
+
+
+def test_reporting_template_instructions_are_boilerplate():
+    """The PRAIS report of 2010-2011 is mostly the reporting template: its instructions and
+    indicator explanations (the same in every Party's report) are boilerplate, which answers do
+    not quote; the 1999 programme's running text stays body."""
+    passages = to_passages(load_document(PRAIS_2012), token_counter(), 256)
+    template = next(p for p in passages if "Understanding of the indicator" in p.content
+                    and "Data needed" in p.content)
+    assert template.meta["kind"] == "boilerplate"
+    form = [p for p in passages if p.content.lstrip().startswith(("Please state", "Please specify"))]
+    assert form and all(p.meta["kind"] == "boilerplate" for p in form)
+    nap = to_passages(load_document(NAP_1999), token_counter(), 256)
+    assert sum(p.meta["kind"] == "boilerplate" for p in nap) <= 1 and sum(p.meta["kind"] == "body" for p in nap) > 100
