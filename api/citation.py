@@ -156,7 +156,8 @@ def format_citation(meta: dict[str, Any], text: str | None = None) -> str:
         return f"{line}. doi:{meta['doi']}" if meta.get("doi") else line
     if source == "national_report":
         head = clip(meta.get("title") or meta.get("document_type") or title, 2 * HEADING_CHARS)
-        when = meta.get("year") or (meta.get("period") if meta.get("period") not in head else None)
+        period = meta.get("period")
+        when = meta.get("year") or (period if period and str(period) not in head else None)
         head = f"{meta['country']}, {head}" if meta.get("country") else head
         return ", ".join([f"{head} ({when})" if when else head, *_locator(meta, text)])
     if source == "wocat":

@@ -206,9 +206,11 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
         # a page's own language; for a nearly empty page, the language most pages of the
         # document are in (Tesseract's script detection only when the PDF has no text at all)
         judged = Counter(q.language for q in quality.values() if q.language and q.validity is not None)
-        usual = [judged.most_common(1)[0][0]] if judged else []
-        languages = {i: [quality[i].language] if quality[i].language and letters[i] >= MIN_LETTERS else usual
-                     for i in wanted}
+        usual: list[str] = [str(judged.most_common(1)[0][0])] if judged else []
+        languages: dict[int, list[str]] = {}
+        for i in wanted:
+            own = quality[i].language
+            languages[i] = [own] if own and letters[i] >= MIN_LETTERS else usual
         try:
             done = ocr_pages(path, languages, dpi=options.ocr_dpi, workers=options.ocr_workers)
         except OcrError as err:
@@ -217,7 +219,7 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
             result.pages[i - 1] = text
         result.ocr = set(done)
         if done:
-            result.notes.append(f"pages {page_ranges(done)} read by OCR"
+            result.notes.append(f"pages {page_ranges(set(done))} read by OCR"
                                 f"{' (garbled text layer)' if garbled & set(done) else ''}")
     missing = (garbled | (wanted if no_text_layer else set())) - set(done)
     for i in garbled - set(done):
@@ -230,7 +232,7 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
         result.notes.append(f"pages {page_ranges(missing)} need OCR ({kind}; {why}); not indexed")
     if not any(p.strip() for p in result.pages):
         if done:
-            raise ConversionError(path, f"no text layer; needs OCR, and OCR found no text on pages {page_ranges(done)}")
+            raise ConversionError(path, f"no text layer; needs OCR, and OCR found no text on pages {page_ranges(set(done))}")
         raise ConversionError(path, "no text layer; needs OCR" + (f" ({result.notes[-1]})" if result.notes else ""))
     return result
 
