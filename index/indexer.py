@@ -40,7 +40,7 @@ from khub.ingest.pipeline import (
 )
 from khub.ingest.tokens import token_counter
 from khub.settings import Settings
-from khub.text.sentences import split_sentences, strip_label
+from khub.text.sentences import sentence_spans, strip_label
 
 REPORT_NAME = "ingest-report.json"
 #: Folder of the data dir holding one report per run.
@@ -169,14 +169,40 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
     return results
 
 
+def sentence_units(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` character spans of the sentences (and clauses) of a passage whose
+    vectors ingest stores, paragraph labels such as "29." left out; the whole text when it has
+    none. Their order is ``split_sentences(text, clauses=True)``'s, which search relies on."""
+    units = []
+    for s, e in sentence_spans(text, clauses=True):
+        stripped = strip_label(text[s:e])
+        units.append((e - len(stripped), e) if stripped else (s, e))
+    return units or [(0, len(text))]
+
+
+def embed_passages(passages: list[Document], settings: Settings, embedder: Any, text_embedder: Any = None
+                   ) -> tuple[list[Document], dict[str, np.ndarray] | None]:
+    """Passages with their embeddings and, when ``text_embedder`` is given, their sentence
+    vectors: by late chunking (one forward pass per passage, ``settings.sentence_vectors ==
+    "late"``, when the embedder supports it) or each sentence embedded on its own."""
+    if text_embedder is not None and settings.sentence_vectors == "late" and hasattr(embedder, "run_with_sentences"):
+        out = embedder.run_with_sentences(passages, [sentence_units(p.content or "") for p in passages])
+        if out is not None:
+            return out
+    passages = embedder.run(documents=passages)["documents"]
+    vectors = sentence_vectors(passages, text_embedder, embedder) if text_embedder else None
+    return passages, vectors
+
+
 def sentence_vectors(passages: list[Document], text_embedder: Any, document_embedder: Any) -> dict[str, np.ndarray]:
     """``passage id -> (n_sentences, dim)`` unit vectors of each passage's sentences
-    (paragraph labels such as "29." left out), embedded in one batch."""
+    (:func:`sentence_units`), each sentence embedded on its own, in one batch."""
     sentences: list[str] = []
     owners: list[str] = []
     for p in passages:
-        for s in split_sentences(p.content or "", clauses=True) or [p.content or ""]:
-            sentences.append(strip_label(s) or s)
+        text = p.content or ""
+        for s, e in sentence_units(text):
+            sentences.append(text[s:e])
             owners.append(p.id)
     vectors = embed_batch(text_embedder, document_embedder, sentences)
     out: dict[str, list] = {}
@@ -210,8 +236,7 @@ def prepare_file(path: Path, settings: Settings, embedder: Any, count: Any, text
     passages = to_passages(doc, count, settings.chunk_max_tokens)
     if not passages:
         return Prepared(doc, [], None)
-    passages = embedder.run(documents=passages)["documents"]
-    vectors = sentence_vectors(passages, text_embedder, embedder) if text_embedder else None
+    passages, vectors = embed_passages(passages, settings, embedder, text_embedder)
     return Prepared(doc, passages, vectors)
 
 

