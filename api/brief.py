@@ -36,6 +36,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("wocat", "Sustainable land management practices (WOCAT)"),
     ("convention", "The Convention"),
     ("manual", "Reporting guidance (PRAIS manual)"),
+    ("national_report", "National reports and action programmes"),
 )
 
 

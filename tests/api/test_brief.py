@@ -45,10 +45,24 @@ def test_chinese_topic_brief_cites_iccd_paragraphs(service):
     _check_traceable(brief, service)
     assert brief["query_language"] == "zh"
     sources = [s["source"] for s in brief["sections"]]
-    assert sources[0] == "iccd" and sources == sorted(sources, key=["iccd", "spi", "wocat", "convention", "manual"].index)
+    assert sources[0] == "iccd" and sources == sorted(sources, key=["iccd", "spi", "wocat", "convention", "manual",
+                                                                         "national_report"].index)
     iccd = [r for r in brief["references"] if r["source"] == "iccd"]
     assert iccd and all(r["citation"].startswith(("ICCD/COP(14)/CST/5", "ICCD/COP(16)/CST/7", "COP 15")) for r in iccd)
     assert any("para." in r["citation"] for r in iccd)
+
+
+def test_national_reports_get_their_own_section(service):
+    """A topic the Egyptian national reports cover gets a section of them, cited by country,
+    year (or period) and page."""
+    brief = service.brief("combating desertification in Egypt: sand dune fixation and shelterbelts")
+    _check_traceable(brief, service)
+    sections = {s["source"]: s for s in brief["sections"]}
+    assert "national_report" in sections
+    assert sections["national_report"]["heading"] == "National reports and action programmes"
+    cited = {s["citation"] for s in sections["national_report"]["statements"]}
+    refs = [r for r in brief["references"] if r["n"] in cited]
+    assert refs and all(re.match(r"Egypt, .+ \((\d{4}|\d{4}[–-]\d{4})\), p\. \d+", r["citation"]) for r in refs)
 
 
 def test_english_topic_over_http_and_docx(service):
