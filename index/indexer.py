@@ -78,6 +78,7 @@ def ingest_paths(
     on_file: Callable[[FileResult], None] | None = None,
     wait: bool = False,
     lock: bool = True,
+    keep_old: bool = False,
 ) -> list[FileResult]:
     """Ingest files and folders into ``store``.
 
@@ -98,6 +99,8 @@ def ingest_paths(
             for it instead of failing.
         lock: take the data dir's ingest lock here; False when the caller already holds it
             (``khub ingest`` takes it before it opens the store).
+        keep_old: with ``reindex`` on a store that rebuilds behind an alias (OpenSearch), keep
+            the previous index version after the swap.
 
     Returns:
         One result per file found or skipped (a named path that does not exist is ``failed``);
@@ -108,26 +111,57 @@ def ingest_paths(
         EmbeddingMismatchError: the store holds another model's vectors and ``reindex`` is off.
         IngestLockedError: another process is ingesting into the same data dir (and not ``wait``).
     """
+    args = (paths, settings, store, document_embedder, reindex, text_embedder, prune, on_start, on_file, keep_old)
     if not lock:
-        return _ingest_locked(paths, settings, store, document_embedder, reindex, text_embedder, prune,
-                              on_start, on_file)
+        return _ingest_locked(*args)
     with ingest_lock(Path(settings.data_dir), wait=wait):
-        return _ingest_locked(paths, settings, store, document_embedder, reindex, text_embedder, prune,
-                              on_start, on_file)
+        return _ingest_locked(*args)
 
 
 def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_embedder: Any, reindex: bool,
                    text_embedder: Any, prune: bool, on_start: Callable[[int], None] | None,
-                   on_file: Callable[[FileResult], None] | None) -> list[FileResult]:
-    """:func:`ingest_paths` once the data dir's ingest lock is held."""
+                   on_file: Callable[[FileResult], None] | None, keep_old: bool = False) -> list[FileResult]:
+    """:func:`ingest_paths` once the data dir's ingest lock is held. A store with
+    ``begin_reindex`` (OpenSearch) rebuilds a new index version for ``reindex`` and swaps it in
+    at the end; the old version keeps serving searches meanwhile, and stays live when a file
+    failed for another reason than its conversion (a store error: the new version would miss it)."""
     stored_model = store.info().get("embedding_model")
-    if stored_model and stored_model != settings.embedding_model:
-        if not reindex:
-            raise EmbeddingMismatchError(
-                f"the store in {settings.data_dir} was built with {stored_model!r}, not {settings.embedding_model!r}: "
-                "run `khub ingest --reindex PATHS` to re-embed everything with the new model "
-                "(or point KHUB_DATA_DIR at another folder)")
-        store.reset()
+    mismatch = bool(stored_model and stored_model != settings.embedding_model)
+    if mismatch and not reindex:
+        raise EmbeddingMismatchError(
+            f"the store in {settings.data_dir} was built with {stored_model!r}, not {settings.embedding_model!r}: "
+            "run `khub ingest --reindex PATHS` to re-embed everything with the new model "
+            "(or point KHUB_DATA_DIR at another folder)")
+    if not (reindex and hasattr(store, "begin_reindex")):
+        if mismatch:
+            store.reset()
+        results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, prune,
+                                on_start, on_file)
+        write_report(Path(settings.data_dir), results)
+        return results
+    version = store.begin_reindex()
+    try:
+        results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, False,
+                                on_start, on_file)
+    except BaseException:
+        store.abort_reindex()
+        raise
+    broken = [r for r in results if r.status == "failed" and r.reason and r.reason.startswith("StoreWriteError")]
+    if broken:
+        store.abort_reindex()
+        logger.error("reindex abandoned, the previous index stays live: %d files could not be written (%s)",
+                     len(broken), broken[0].reason)
+    else:
+        store.finish_reindex(keep_old=keep_old)
+        logger.info("reindex: index version %d is live", version)
+    write_report(Path(settings.data_dir), results)
+    return results
+
+
+def _ingest_files(paths: list[Path], settings: Settings, store: Any, document_embedder: Any, reindex: bool,
+                  text_embedder: Any, prune: bool, on_start: Callable[[int], None] | None,
+                  on_file: Callable[[FileResult], None] | None) -> list[FileResult]:
+    """Discover, check, prepare and write the files of ``paths``; prune and align editions."""
     files, skipped = discover(paths, settings.ingest_ignore)
     named = {str(p) for p in paths}
     results = [FileResult(path=str(p), status="failed" if str(p) in named and reason == MISSING else "skipped",
@@ -165,7 +199,6 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
         written = [r.path for r in results if r.status in ("indexed", "replaced")]
         for family, n in align_stored_editions(store, written).items():
             logger.info("aligned the editions of %s: %d passages changed translation group", family, n)
-    write_report(Path(settings.data_dir), results)
     return results
 
 

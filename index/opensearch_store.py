@@ -4,28 +4,45 @@ Same methods, same results as :class:`khub.index.embedded_store.EmbeddedDocument
 (Haystack's ``DocumentStore`` protocol plus the two retrieval legs, document records and
 sentence vectors), so :mod:`khub.index.retrieval`, :mod:`khub.index.indexer` and :mod:`khub.api` work on
 either. Written against opensearch-py; the contract tests in ``tests/index/test_store_contract.py``
-run on it when ``KHUB_OPENSEARCH_URL`` names a live cluster (``docker compose up``).
+run on it when ``KHUB_OPENSEARCH_URL`` names a live cluster (``docker compose up``), and
+``tests/index/test_opensearch_requests.py`` checks its requests and its handling of
+OpenSearch's responses (partial bulk failures, 409s, msearch errors) without one.
 
-Indices (created through an index template on first use; ``<index>`` is
-``KHUB_OPENSEARCH_INDEX``, default ``khub-passages``):
+Indices (``<index>`` is ``KHUB_OPENSEARCH_INDEX``, default ``khub-passages``):
 
-* ``<index>``: one OpenSearch document per passage. ``terms`` holds the passage's BM25
-  terms already analysed by :func:`khub.text.analysis.analyze` and is indexed with the
-  ``whitespace`` analyzer, so both stores index exactly the same terms (jieba for Chinese,
-  Snowball stemmers for the others) and score them with BM25 at the same parameters
-  (k1 = 1.2, b = 0.75, Lucene's and tantivy's defaults). Filter fields are ``keyword``
-  (a list-valued field matches on any value). ``embedding`` is a ``knn_vector`` (HNSW,
-  Lucene engine, cosine space: OpenSearch k-NN docs, "Efficient k-NN filtering", filters
-  applied during the search). ``sentence_vectors`` are float16 bytes, base64, not indexed.
-  ``meta`` is stored, not indexed.
-* ``<index>-documents``: one record per ingested document (path, content hash, ...).
-* ``<index>-kv``: store facts (embedding model and dimension, generation counter).
+* ``<index>``: an **alias** of the versioned passage index ``<index>-v<N>`` (created through
+  the index template ``<index>``, pattern ``<index>-v*``): one OpenSearch document per
+  passage. ``terms`` holds the passage's BM25 terms already analysed by
+  :func:`khub.text.analysis.analyze` and is indexed with the ``whitespace`` analyzer, so both
+  stores index exactly the same terms (jieba for Chinese, Snowball stemmers for the others)
+  and score them with BM25 at the same parameters (k1 = 1.2, b = 0.75, Lucene's and tantivy's
+  defaults). Filter fields are ``keyword`` (a list-valued field matches on any value).
+  ``embedding`` is a ``knn_vector`` (HNSW, Lucene engine, cosine space: OpenSearch k-NN docs,
+  "Efficient k-NN filtering", filters applied during the search; ``encoder: sq`` is Lucene's
+  7-bit scalar quantisation, OpenSearch >= 2.16). ``sentence_vectors`` are float16 bytes,
+  base64, not indexed. ``meta`` is stored, not indexed. The embedding model and dimension are
+  in the index's mapping ``_meta``, so they switch with the index.
+* ``<index>-documents``: an alias of ``<index>-documents-v<N>``, one record per ingested
+  document (path, content hash, ...).
+* ``<index>-kv``: the generation counter (bumped atomically by a scripted update).
 
-A document is replaced as a unit in the order new passages -> stale passages deleted ->
-document record: a crash in between leaves the old record's hash, so the next ingest
-replaces the document again and removes what is stale (no orphans after a re-run).
+**Reindexing** (:meth:`OpenSearchDocumentStore.begin_reindex`): ``khub ingest --reindex`` writes
+``v<N+1>`` while the aliases keep serving ``v<N>`` (replicas 0 and ``refresh_interval: -1``
+while it is built), then swaps both aliases in one ``_aliases`` request and removes ``v<N>``
+(unless ``--keep-old``). Search never sees an empty or half-built index.
+
+**Writes fail loudly.** Every bulk request is checked item by item (a 404 on a delete is
+success): a failure raises :class:`StoreWriteError` naming the passages and reasons, and a
+document's record (with its content hash) is written only after all its passages were written
+and its stale ones deleted, so a failed replacement is retried by the next ingest instead of
+being skipped as unchanged. 429s and 5xx are retried with exponential backoff (tenacity;
+bulk items rejected with 429 by opensearch-py's ``streaming_bulk``). A document replacement
+refreshes the passage index once, not once per bulk chunk.
+
 Cosine similarities are recomputed from the returned vectors rather than read from
-engine-specific k-NN scores, so both stores report the same numbers.
+engine-specific k-NN scores, so both stores report the same numbers. An all-zero vector has no
+cosine (OpenSearch's ``cosinesimil`` rejects it): such a passage is stored without one, as the
+embedded store leaves it out of the dense leg.
 
 Why opensearch-py rather than opensearch-haystack's ``OpenSearchDocumentStore``: that store
 owns its mapping (meta fields flattened with dynamic mapping, its own analyzer), while khub
@@ -37,28 +54,122 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
-from dataclasses import replace
-from typing import Any, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Literal
 
 import numpy as np
 from haystack import Document
+from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
+from khub.errors import KhubError
 from khub.index import store as contract
 from khub.text.analysis import analyze
 
 _SOURCE_NO_VECTORS = {"excludes": ["embedding", "sentence_vectors"]}
+#: OpenSearch's ``index.max_result_window`` default: ``size`` and k-NN ``k`` are capped at it.
+MAX_K = 10_000
+#: HTTP statuses worth retrying: too many requests, bad gateway, unavailable, gateway timeout.
+RETRY_STATUS = (429, 502, 503, 504)
 
 
-def index_template(index: str, dim: int) -> dict[str, Any]:
-    """The composable index template for the passage index (``PUT _index_template/<index>``).
+class StoreWriteError(KhubError, RuntimeError):
+    """OpenSearch refused some writes (the message names the passages and the reasons)."""
+
+
+class StoreQueryError(KhubError, RuntimeError):
+    """OpenSearch answered a (sub-)request with an error (the message gives its reason)."""
+
+
+@dataclass(frozen=True)
+class OpenSearchOptions:
+    """How khub talks to its cluster and lays out its indices (``KHUB_OPENSEARCH_*`` settings).
+
+    Attributes:
+        shards / replicas: of the passage index (1 shard per ~10-50 GB is OpenSearch's sizing
+            guidance; BM25 is then computed with ``dfs_query_then_fetch`` so that term
+            statistics are global). Replicas are 0 while a reindex builds the new index.
+        encoder: ``none`` or ``sq`` (Lucene scalar quantisation of the HNSW vectors: about 4x
+            less memory for some recall; exact cosines are still recomputed from the stored floats).
+        bulk_mb: size of one bulk request in MB (actions of several files are packed together).
+        user / password / ca_certs / verify_certs: basic auth and TLS.
+        timeout: seconds per request. retries: attempts on 429/5xx/connection errors.
+    """
+
+    shards: int = 1
+    replicas: int = 0
+    encoder: Literal["none", "sq"] = "none"
+    bulk_mb: float = 10.0
+    user: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    timeout: float = 30.0
+    retries: int = 5
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "OpenSearchOptions":
+        """The options of a :class:`khub.settings.Settings`."""
+        password = settings.opensearch_password
+        return cls(shards=settings.opensearch_shards, replicas=settings.opensearch_replicas,
+                   encoder=settings.opensearch_encoder, bulk_mb=settings.opensearch_bulk_mb,
+                   user=settings.opensearch_user,
+                   password=password.get_secret_value() if password is not None else None,
+                   ca_certs=str(settings.opensearch_ca_certs) if settings.opensearch_ca_certs else None,
+                   verify_certs=settings.opensearch_verify_certs)
+
+
+def build_client(url: str, options: OpenSearchOptions) -> Any:
+    """An ``opensearchpy.OpenSearch`` for ``url`` with the options' auth and TLS. The
+    transport does not retry by itself: :func:`retrying` does, with backoff."""
+    from opensearchpy import OpenSearch
+
+    kwargs: dict[str, Any] = {"hosts": [url], "timeout": options.timeout, "max_retries": 0,
+                              "retry_on_timeout": False, "verify_certs": options.verify_certs}
+    if options.user:
+        kwargs["http_auth"] = (options.user, options.password or "")
+    if options.ca_certs:
+        kwargs["ca_certs"] = options.ca_certs
+    if not options.verify_certs:
+        kwargs["ssl_show_warn"] = False
+    return OpenSearch(**kwargs)
+
+
+def _transient(err: BaseException) -> bool:
+    from opensearchpy import ConnectionError as OSConnectionError
+    from opensearchpy import TransportError
+
+    if isinstance(err, OSConnectionError):  # includes ConnectionTimeout
+        return True
+    return isinstance(err, TransportError) and err.status_code in RETRY_STATUS
+
+
+def retrying(attempts: int, max_wait: float = 30.0) -> Any:
+    """A tenacity ``Retrying`` for OpenSearch calls: retried on 429, 502-504 and connection
+    errors, exponential backoff with jitter from 0.5 s up to ``max_wait`` (the scheme of the
+    AWS Architecture Blog, "Exponential Backoff and Jitter", 2015), the last error re-raised."""
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+    return Retrying(retry=retry_if_exception(_transient), stop=stop_after_attempt(max(1, attempts)),
+                    wait=wait_exponential_jitter(initial=0.5, max=max_wait), reraise=True)
+
+
+def index_template(index: str, dim: int, options: OpenSearchOptions = OpenSearchOptions(),
+                   embedding_model: str | None = None) -> dict[str, Any]:
+    """The composable index template of the passage indices (``PUT _index_template/<index>``).
 
     Args:
-        index: passage index name; the template matches exactly that name.
+        index: the passage alias; the template matches its versions ``<index>-v*``.
         dim: embedding dimension (512 for the multilingual USE).
+        options: shards, replicas and vector encoder.
+        embedding_model: recorded in the mapping's ``_meta`` with the dimension.
     """
+    parameters: dict[str, Any] = {"m": 16, "ef_construction": 128}
+    if options.encoder == "sq":
+        parameters["encoder"] = {"name": "sq"}
     properties: dict[str, Any] = {
         "id": {"type": "keyword"},
         "content": {"type": "text", "index": False},
@@ -67,18 +178,56 @@ def index_template(index: str, dim: int) -> dict[str, Any]:
         "sentence_vectors": {"type": "binary"},
         "embedding": {
             "type": "knn_vector", "dimension": dim,
-            "method": {"name": "hnsw", "space_type": "cosinesimil", "engine": "lucene",
-                       "parameters": {"m": 16, "ef_construction": 128}},
+            "method": {"name": "hnsw", "space_type": "cosinesimil", "engine": "lucene", "parameters": parameters},
         },
     }
     properties.update({f: {"type": "keyword"} for f in contract.FILTER_FIELDS})
     return {
-        "index_patterns": [index],
+        "index_patterns": [f"{index}-v*"],
         "template": {
-            "settings": {"index": {"knn": True, "number_of_shards": 1, "refresh_interval": "1s"}},
-            "mappings": {"dynamic": "strict", "properties": properties},
+            "settings": {"index": {"knn": True, "number_of_shards": options.shards,
+                                   "number_of_replicas": options.replicas, "refresh_interval": "1s"}},
+            "mappings": {"dynamic": "strict", "_meta": {"embedding_model": embedding_model, "embedding_dim": dim},
+                         "properties": properties},
         },
     }
+
+
+def bulk_failures(items: Iterable[dict[str, Any]], ignore: Iterable[int] = ()) -> list[tuple[str, int, str]]:
+    """The failed items of bulk responses as ``(id, status, reason)``.
+
+    Args:
+        items: the ``items`` of ``_bulk`` responses (``{"index"|"create"|"update"|"delete":
+            {"_id", "status", "error"?}}``, as opensearch-py's helpers yield them).
+        ignore: statuses that count as success (404 for deletes).
+    """
+    ignored = set(ignore)
+    out = []
+    for item in items:
+        (op, result), = item.items()
+        status = int(result.get("status", 500))
+        if 200 <= status < 300 or status in ignored:
+            continue
+        error = result.get("error")
+        reason = (f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict) else str(error or op))
+        out.append((str(result.get("_id")), status, reason))
+    return out
+
+
+def msearch_results(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sub-responses of an ``_msearch`` response.
+
+    Raises:
+        StoreQueryError: a sub-response is an error (OpenSearch answers 200 with per-item errors).
+    """
+    out = []
+    for i, r in enumerate(response.get("responses", [])):
+        if "error" in r:
+            error = r["error"]
+            reason = error.get("reason") or error.get("type") if isinstance(error, dict) else str(error)
+            raise StoreQueryError(f"OpenSearch msearch request {i} failed (status {r.get('status')}): {reason}")
+        out.append(r)
+    return out
 
 
 def filter_clauses(filters: contract.Filters | None) -> list[dict[str, Any]]:
@@ -101,11 +250,13 @@ def bm25_query(content: list[str], frequent: list[str], filters: contract.Filter
     query: dict[str, Any] = {"bool": {"should": should, "must": must, "filter": filter_clauses(filters)}}
     if not content:
         query["bool"]["minimum_should_match"] = 1
-    return {"size": top_k, "query": query, "_source": _SOURCE_NO_VECTORS}
+    return {"size": min(top_k, MAX_K), "query": query, "_source": _SOURCE_NO_VECTORS}
 
 
 def knn_query(vector: list[float], filters: contract.Filters | None, top_k: int) -> dict[str, Any]:
-    """The k-NN search body with filters applied during the search (Lucene engine)."""
+    """The k-NN search body with filters applied during the search (Lucene engine); ``k`` is
+    capped at :data:`MAX_K`."""
+    top_k = min(top_k, MAX_K)
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": top_k}
     clauses = filter_clauses(filters)
     if clauses:
@@ -114,14 +265,15 @@ def knn_query(vector: list[float], filters: contract.Filters | None, top_k: int)
 
 
 def passage_source(doc: Document) -> dict[str, Any]:
-    """The OpenSearch ``_source`` of a passage (without sentence vectors)."""
+    """The OpenSearch ``_source`` of a passage (without sentence vectors); an all-zero
+    embedding is left out (``cosinesimil`` rejects it, and it has no cosine to any query)."""
     meta = doc.meta or {}
     source: dict[str, Any] = {
         "id": doc.id, "content": doc.content or "", "meta": meta,
         "terms": " ".join(contract.bm25_terms(doc)),
     }
     source.update({f: contract.field_values(meta, f) for f in contract.FILTER_FIELDS})
-    if doc.embedding is not None:
+    if doc.embedding is not None and any(x != 0 for x in doc.embedding):
         source["embedding"] = [float(x) for x in doc.embedding]
     return source
 
@@ -134,73 +286,136 @@ class OpenSearchDocumentStore:
     """Passages, document records and store facts in OpenSearch (see module docstring).
 
     Args:
-        url: cluster URL, e.g. ``http://localhost:9200`` (user:password@ in the URL for basic auth).
-        index: passage index name; ``<index>-documents`` and ``<index>-kv`` are created beside it.
+        url: cluster URL, e.g. ``http://localhost:9200`` (or ``https://...`` with ``options``'
+            user, password and CA file).
+        index: passage alias; ``<index>-documents`` and ``<index>-kv`` are created beside it.
         embedding_model: name of the model whose vectors this store holds (checked like the
             embedded store: :class:`EmbeddingMismatchError`).
         client: an ``opensearchpy.OpenSearch`` to use instead of one built from ``url``.
+        options: shards, replicas, encoder, bulk size, auth, TLS, retries.
 
     Raises:
         ConnectionError: the cluster cannot be reached (the message names the URL).
     """
 
     def __init__(self, url: str, index: str = "khub-passages", embedding_model: str | None = None,
-                 client: Any | None = None, timeout: float = 30.0):
-        from opensearchpy import OpenSearch
-
+                 client: Any | None = None, timeout: float = 30.0, options: OpenSearchOptions | None = None):
         self.url = url
         self.index = index
         self.documents_index = f"{index}-documents"
         self.kv_index = f"{index}-kv"
         self.embedding_model = embedding_model
-        self.client = client or OpenSearch(hosts=[url], timeout=timeout)
+        self.options = options or OpenSearchOptions(timeout=timeout)
+        self.client = client or build_client(url, self.options)
+        self._retry = retrying(self.options.retries)
+        # while a reindex builds a new version, reads and writes go to it (see begin_reindex)
+        self._building: int | None = None
         try:
-            self.client.info()
+            self._call(self.client.info)
         except Exception as err:  # noqa: BLE001 - opensearch-py raises several transport errors
             raise ConnectionError(f"cannot reach OpenSearch at {url}: {err}") from err
-        for name in (self.documents_index, self.kv_index):
-            if not self.client.indices.exists(index=name):
-                self.client.indices.create(index=name, body={"mappings": {"properties": {
-                    "meta": {"type": "object", "enabled": False}}}})
+        if not self._exists(self.kv_index):
+            self._create_index(self.kv_index, {"mappings": {"properties": {"value": {"type": "long"}}}})
+        if not self._exists(self.documents_index):
+            self._create_index(f"{self.documents_index}-v1", self._documents_body(), alias=self.documents_index)
+
+    # ------------------------------------------------------------ plumbing
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)``, retried with backoff on 429/5xx/connection errors."""
+        return self._retry(fn, *args, **kwargs)
+
+    def _exists(self, name: str) -> bool:
+        return bool(self._call(self.client.indices.exists, index=name))
+
+    @staticmethod
+    def _documents_body() -> dict[str, Any]:
+        return {"mappings": {"properties": {"doc_id": {"type": "keyword"}, "path": {"type": "keyword"},
+                                            "meta": {"type": "object", "enabled": False}}}}
+
+    def _create_index(self, name: str, body: dict[str, Any] | None = None, alias: str | None = None) -> None:
+        """Create an index (and its alias) unless it exists: idempotent, so two ingests starting
+        at once do not fail on ``resource_already_exists_exception``."""
+        from opensearchpy import RequestError
+
+        body = dict(body or {})
+        if alias:
+            body["aliases"] = {alias: {}}
+        try:
+            self._call(self.client.indices.create, index=name, body=body)
+        except RequestError as err:
+            if "resource_already_exists_exception" not in str(err.error):
+                raise
+
+    @property
+    def _passages(self) -> str:
+        """Where passages are read and written: the alias, or the version a reindex builds."""
+        return f"{self.index}-v{self._building}" if self._building else self.index
+
+    @property
+    def _documents(self) -> str:
+        return f"{self.documents_index}-v{self._building}" if self._building else self.documents_index
+
+    def _versions(self, base: str) -> dict[int, bool]:
+        """``{N: behind the alias}`` for the indices ``<base>-v<N>``."""
+        found = self._call(self.client.indices.get, index=f"{base}-v*", ignore_unavailable=True,
+                           allow_no_indices=True)
+        out = {}
+        for name, info in (found or {}).items():
+            m = re.fullmatch(re.escape(base) + r"-v(\d+)", name)
+            if m:
+                out[int(m.group(1))] = base in (info.get("aliases") or {})
+        return out
 
     # ------------------------------------------------------------------ facts
-    def _get(self, key: str) -> str | None:
-        from opensearchpy import NotFoundError
-
-        try:
-            return self.client.get(index=self.kv_index, id=key)["_source"]["value"]
-        except NotFoundError:
-            return None
-
-    def _set(self, key: str, value: str) -> None:
-        # refresh=True: a small index written rarely; "wait_for" would wait up to refresh_interval
-        self.client.index(index=self.kv_index, id=key, body={"value": value}, refresh=True)
+    def _index_meta(self) -> dict[str, Any]:
+        """The passage index's mapping ``_meta`` (embedding model and dimension), {} without one."""
+        if not self._has_index():
+            return {}
+        mappings = self._call(self.client.indices.get_mapping, index=self._passages)
+        for info in (mappings or {}).values():
+            return dict(info.get("mappings", {}).get("_meta") or {})
+        return {}
 
     @property
     def generation(self) -> int:
         """Counter bumped by every write."""
-        return int(self._get("generation") or 0)
+        from opensearchpy import NotFoundError
+
+        try:
+            return int(self._call(self.client.get, index=self.kv_index, id="generation")["_source"]["value"])
+        except NotFoundError:
+            return 0
 
     def _bump(self) -> None:
-        self._set("generation", str(self.generation + 1))
+        """Increment the generation atomically (a scripted update, retried on version conflicts)."""
+        self._call(self.client.update, index=self.kv_index, id="generation", refresh=True, retry_on_conflict=10,
+                   body={"script": {"source": "ctx._source.value += 1", "lang": "painless"}, "upsert": {"value": 1}})
 
     def _ensure_index(self, dim: int) -> None:
-        if self.client.indices.exists(index=self.index):
+        """The passage index: the template, then ``<index>-v1`` behind the alias (or the version
+        a reindex builds), with the model and dimension in its ``_meta``."""
+        if self._has_index():
             return
-        self.client.indices.put_index_template(name=self.index, body=index_template(self.index, dim))
-        self.client.indices.create(index=self.index)
+        self._call(self.client.indices.put_index_template, name=self.index,
+                   body=index_template(self.index, dim, self.options, self.embedding_model))
+        if self._building:
+            settings = {"index": {"number_of_replicas": 0, "refresh_interval": "-1"}}
+            self._create_index(self._passages, {"settings": settings})
+        else:
+            self._create_index(f"{self.index}-v1", alias=self.index)
 
     def _has_index(self) -> bool:
-        return bool(self.client.indices.exists(index=self.index))
+        return self._exists(self._passages)
 
     def info(self) -> dict[str, Any]:
         """Store facts: passages, documents, embedding model and dimension, generation."""
-        n_docs = self.client.count(index=self.documents_index)["count"]
+        n_docs = self._call(self.client.count, index=self._documents)["count"]
+        meta = self._index_meta()
         return {
             "store": "opensearch", "url": self.url, "index": self.index,
             "passages": self.count_documents(), "documents": n_docs,
-            "embedding_model": self._get("embedding_model"),
-            "embedding_dim": int(self._get("embedding_dim") or 0) or None,
+            "embedding_model": meta.get("embedding_model"),
+            "embedding_dim": int(meta.get("embedding_dim") or 0) or None,
             "generation": self.generation,
         }
 
@@ -219,14 +434,16 @@ class OpenSearchDocumentStore:
         """Number of passages."""
         if not self._has_index():
             return 0
-        return int(self.client.count(index=self.index)["count"])
+        return int(self._call(self.client.count, index=self._passages)["count"])
 
-    def _scan(self, query: dict[str, Any] | None = None, source: Any = True) -> Iterable[dict[str, Any]]:
+    def _scan(self, query: dict[str, Any] | None = None, source: Any = True, index: str | None = None
+              ) -> Iterable[dict[str, Any]]:
         from opensearchpy.helpers import scan
 
-        if not self._has_index():
+        index = index or self._passages
+        if not self._exists(index):
             return []
-        return scan(self.client, index=self.index, query={"query": query or {"match_all": {}}, "_source": source},
+        return scan(self.client, index=index, query={"query": query or {"match_all": {}}, "_source": source},
                     preserve_order=False)
 
     @staticmethod
@@ -246,58 +463,112 @@ class OpenSearchDocumentStore:
         if not ids or not self._has_index():
             return []
         excludes = ["sentence_vectors", "terms"] + ([] if with_embedding else ["embedding"])
-        found = self.client.mget(index=self.index, body={"ids": list(ids)}, _source_excludes=excludes)["docs"]
+        found = self._call(self.client.mget, index=self._passages, body={"ids": list(ids)},
+                           _source_excludes=excludes)["docs"]
         by_id = {d["_id"]: self._hit_to_document(d) for d in found if d.get("found")}
         return [by_id[i] for i in ids if i in by_id]
 
     # ------------------------------------------------------ protocol: writing
     def _check_embeddings(self, documents: list[Document]) -> int | None:
-        stored_dim, stored_model = self._get("embedding_dim"), self._get("embedding_model")
-        dim = contract.check_embeddings(documents, stored_dim, stored_model, self.embedding_model, f"index {self.index}",
-                               "KHUB_OPENSEARCH_INDEX")
-        if dim is not None and not stored_dim:
-            self._set("embedding_dim", str(dim))
-        if dim is not None and self.embedding_model and not stored_model:
-            self._set("embedding_model", self.embedding_model)
-        return dim
+        meta = self._index_meta()
+        stored_dim, stored_model = meta.get("embedding_dim"), meta.get("embedding_model")
+        dim = contract.check_embeddings(documents, str(stored_dim) if stored_dim else None, stored_model,
+                                        self.embedding_model, f"index {self.index}", "KHUB_OPENSEARCH_INDEX")
+        if dim is not None and self._has_index() and (not stored_dim or (self.embedding_model and not stored_model)):
+            self._call(self.client.indices.put_mapping, index=self._passages, body={"_meta": {
+                "embedding_model": stored_model or self.embedding_model, "embedding_dim": dim}})
+        return dim or (int(stored_dim) if stored_dim else None)
 
-    def _bulk(self, actions: list[dict[str, Any]]) -> None:
-        from opensearchpy.helpers import bulk
+    def _bulk(self, actions: list[dict[str, Any]], ignore: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        """Send actions in bulk requests of at most ``options.bulk_mb``; returns every item.
+        Items rejected with 429 are retried by ``streaming_bulk`` with backoff, a whole request
+        failing with 429/5xx by :func:`retrying`.
 
-        if actions:
-            bulk(self.client, actions, refresh=True, chunk_size=200, max_retries=3)
+        Raises:
+            StoreWriteError: items failed with another status than those in ``ignore``.
+        """
+        from opensearchpy.helpers import streaming_bulk
+
+        if not actions:
+            return []
+        limit = int(self.options.bulk_mb * 1e6)
+        items: list[dict[str, Any]] = []
+        chunk: list[dict[str, Any]] = []
+        size = 0
+        chunks = []
+        for action in actions:
+            n = len(json.dumps(action, default=str))
+            if chunk and size + n > limit:
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append(action)
+            size += n
+        chunks.append(chunk)
+        for part in chunks:
+            def send(part: list[dict[str, Any]] = part) -> list[dict[str, Any]]:
+                return [item for _, item in streaming_bulk(
+                    self.client, part, chunk_size=len(part), max_chunk_bytes=limit + 1_000_000,
+                    raise_on_error=False, raise_on_exception=True, max_retries=self.options.retries,
+                    initial_backoff=1, max_backoff=30)]
+            items += self._call(send)
+        failures = bulk_failures(items, ignore)
+        if failures:
+            shown = "; ".join(f"{pid}: {status} {reason}" for pid, status, reason in failures[:5])
+            raise StoreWriteError(f"OpenSearch refused {len(failures)} of {len(items)} writes to {self._passages} "
+                                  f"({shown}{' ...' if len(failures) > 5 else ''})")
+        return items
+
+    def _refresh(self, index: str | None = None) -> None:
+        if not self._building:  # a version being built is refreshed once, when it is swapped in
+            self._call(self.client.indices.refresh, index=index or self._passages)
 
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE,
-                        sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
+                        sentence_vectors: dict[str, np.ndarray] | None = None, refresh: bool = True) -> int:
         """Write passages; returns how many were written (duplicate policies as in the embedded store).
+
+        ``OVERWRITE`` sends ``index`` operations; the other policies send ``create`` operations,
+        so that an existing id is detected by OpenSearch itself (a 409), not by a read before
+        the write that another writer could race. With ``NONE``/``FAIL`` the passages that did
+        not exist are written before the error is raised.
 
         Raises:
             ValueError: ``documents`` is not a list of ``Document``.
             DuplicateDocumentError: an existing id with policy NONE or FAIL.
             EmbeddingMismatchError: vectors of another dimension or model than the store's.
+            StoreWriteError: OpenSearch refused some passages.
         """
         documents = contract.check_documents(documents)
         if not documents:
             return 0
-        dim = self._check_embeddings(documents) or int(self._get("embedding_dim") or 0)
+        dim = self._check_embeddings(documents)
         if not self._has_index():
             if not dim:
                 raise ValueError("the first passages written to OpenSearch must carry embeddings (index dimension)")
             self._ensure_index(dim)
-        existing = {d.id for d in self.get_documents([d.id for d in documents], with_embedding=False)}
+            self._check_embeddings(documents)  # record the model in the new index's _meta
+        op = "index" if policy == DuplicatePolicy.OVERWRITE else "create"
         actions = []
-        for doc in contract.apply_duplicate_policy(documents, existing, policy):
+        for doc in documents:
             source = passage_source(doc)
             if sentence_vectors and doc.id in sentence_vectors:
                 source["sentence_vectors"] = _encode_vectors(sentence_vectors[doc.id])
-            actions.append({"_index": self.index, "_id": doc.id, "_source": source})
-        self._bulk(actions)
+            actions.append({"_op_type": op, "_index": self._passages, "_id": doc.id, "_source": source})
+        items = self._bulk(actions, ignore=(409,) if op == "create" else ())
+        duplicates = [pid for pid, status, _ in bulk_failures(items) if status == 409]
+        if refresh:
+            self._refresh()
         self._bump()
-        return len(actions)
+        if duplicates and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
+            raise DuplicateDocumentError(f"passages already stored: {sorted(duplicates)[:5]}")
+        return len(items) - len(duplicates)
 
     def update_meta(self, changes: dict[str, dict[str, Any]]) -> int:
         """Merge ``{passage id: {field: value}}`` into the passages' metadata with partial
-        updates (``meta`` and the top-level filter fields). Returns how many were updated."""
+        updates (``meta`` and the top-level filter fields). Returns how many were updated.
+
+        Raises:
+            StoreWriteError: OpenSearch refused some updates.
+        """
         if not changes or not self._has_index():
             return 0
         docs = self.get_documents(list(changes), with_embedding=False)
@@ -305,35 +576,91 @@ class OpenSearchDocumentStore:
         for doc in docs:
             meta = {**(doc.meta or {}), **changes[doc.id]}
             fields = {f: contract.field_values(meta, f) for f in contract.FILTER_FIELDS}
-            actions.append({"_op_type": "update", "_index": self.index, "_id": doc.id,
+            actions.append({"_op_type": "update", "_index": self._passages, "_id": doc.id,
                             "doc": {"meta": meta, **fields}})
         self._bulk(actions)
+        self._refresh()
         self._bump()
         return len(actions)
 
     def delete_documents(self, document_ids: list[str]) -> None:
-        """Delete passages by id (unknown ids are ignored)."""
+        """Delete passages by id (unknown ids are ignored).
+
+        Raises:
+            StoreWriteError: OpenSearch refused some deletes (a passage not found is no error).
+        """
         if document_ids and self._has_index():
             self._delete_ids(list(document_ids))
+            self._refresh()
             self._bump()
 
     def _delete_ids(self, ids: list[str]) -> None:
-        from opensearchpy.helpers import bulk
-
-        if ids:
-            bulk(self.client, [{"_op_type": "delete", "_index": self.index, "_id": i} for i in ids],
-                 refresh=True, raise_on_error=False)
+        self._bulk([{"_op_type": "delete", "_index": self._passages, "_id": i} for i in ids], ignore=(404,))
 
     def reset(self) -> int:
-        """Remove every passage and document record and forget the embedding model."""
-        n = self.client.count(index=self.documents_index)["count"]
-        if self._has_index():
-            self.client.indices.delete(index=self.index)
-        self.client.delete_by_query(index=self.documents_index, body={"query": {"match_all": {}}}, refresh=True)
-        for key in ("embedding_model", "embedding_dim"):
-            self.client.delete(index=self.kv_index, id=key, ignore=[404], refresh=True)
+        """Remove every passage and document record and forget the embedding model (the passage
+        index is deleted; the next write creates it with the new model's dimension)."""
+        n = self._call(self.client.count, index=self._documents)["count"]
+        for version in self._versions(self.index):
+            self._call(self.client.indices.delete, index=f"{self.index}-v{version}", ignore=[404])
+        self._call(self.client.delete_by_query, index=self._documents, body={"query": {"match_all": {}}},
+                   refresh=True, conflicts="proceed")
         self._bump()
         return int(n)
+
+    # --------------------------------------------------------------- reindex
+    def begin_reindex(self) -> int:
+        """Start building a new version of the indices while the aliases keep serving the
+        current one; reads and writes of this store object go to the new version until
+        :meth:`finish_reindex` (or :meth:`abort_reindex`). Versions left by an interrupted
+        reindex (not behind an alias) are removed first. Returns the new version number."""
+        for base in (self.index, self.documents_index):
+            for version, live in self._versions(base).items():
+                if not live:
+                    self._call(self.client.indices.delete, index=f"{base}-v{version}", ignore=[404])
+        versions = set(self._versions(self.index)) | set(self._versions(self.documents_index))
+        self._building = max(versions, default=0) + 1
+        self._create_index(self._documents, self._documents_body())
+        return self._building
+
+    def finish_reindex(self, keep_old: bool = False) -> None:
+        """Swap the aliases to the version built since :meth:`begin_reindex` in one atomic
+        ``_aliases`` request, after restoring its replicas and refresh interval and refreshing
+        it; then delete the previous version unless ``keep_old``."""
+        if not self._building:
+            raise RuntimeError("finish_reindex without begin_reindex")
+        new_passages, new_documents = self._passages, self._documents
+        actions: list[dict[str, Any]] = []
+        old: list[str] = []
+        for base, new in ((self.index, new_passages), (self.documents_index, new_documents)):
+            if base == self.index and not self._exists(new):
+                continue  # nothing was written: the passage alias keeps its index
+            for version, live in self._versions(base).items():
+                name = f"{base}-v{version}"
+                if live and name != new:
+                    actions.append({"remove": {"index": name, "alias": base}})
+                    old.append(name)
+            actions.append({"add": {"index": new, "alias": base}})
+        if self._exists(new_passages):
+            self._call(self.client.indices.put_settings, index=new_passages, body={"index": {
+                "number_of_replicas": self.options.replicas, "refresh_interval": "1s"}})
+        self._building = None
+        for name in (new_passages, new_documents):
+            if self._exists(name):
+                self._call(self.client.indices.refresh, index=name)
+        self._call(self.client.indices.update_aliases, body={"actions": actions})
+        if not keep_old:
+            for name in old:
+                self._call(self.client.indices.delete, index=name, ignore=[404])
+        self._bump()
+
+    def abort_reindex(self) -> None:
+        """Drop the version being built; the aliases never moved."""
+        if self._building:
+            names = (self._passages, self._documents)
+            self._building = None
+            for name in names:
+                self._call(self.client.indices.delete, index=name, ignore=[404])
 
     # -------------------------------------------------- documents (ingestion)
     def document_record(self, doc_id: str) -> dict[str, Any] | None:
@@ -341,16 +668,13 @@ class OpenSearchDocumentStore:
         from opensearchpy import NotFoundError
 
         try:
-            return self.client.get(index=self.documents_index, id=doc_id)["_source"]
+            return self._call(self.client.get, index=self._documents, id=doc_id)["_source"]
         except NotFoundError:
             return None
 
     def list_documents(self) -> list[dict[str, Any]]:
         """Records of every ingested document, ordered by path."""
-        from opensearchpy.helpers import scan
-
-        records = [h["_source"] for h in scan(self.client, index=self.documents_index,
-                                              query={"query": {"match_all": {}}})]
+        records = [h["_source"] for h in self._scan(index=self._documents)]
         return sorted(records, key=lambda r: r.get("path") or "")
 
     def _passage_ids(self, doc_id: str) -> list[str]:
@@ -358,38 +682,62 @@ class OpenSearchDocumentStore:
 
     def replace_document(self, doc_id: str, path: str, content_hash: str, meta: dict, passages: list[Document],
                          sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
-        """Store a document's passages as a unit: new passages, then stale ones deleted, then
-        the document record (see the module docstring for crash behaviour).
+        """Store a document's passages as a unit: new passages, then stale ones deleted, one
+        refresh, then the document record. The record (and its content hash) is written only
+        when every write and delete succeeded: after a failure the next ingest replaces the
+        document again instead of skipping it as unchanged.
 
         Returns:
             The number of passages written.
+
+        Raises:
+            StoreWriteError: OpenSearch refused some writes or deletes (the record is not written).
         """
-        written = self.write_documents(passages, DuplicatePolicy.OVERWRITE, sentence_vectors=sentence_vectors)
+        written = self.write_documents(passages, DuplicatePolicy.OVERWRITE, sentence_vectors=sentence_vectors,
+                                       refresh=False)
         keep = {p.id for p in passages}
-        self._delete_ids([pid for pid in self._passage_ids(doc_id) if pid not in keep])
+        if not self._building:  # a version being built holds no older passages
+            stale = [pid for pid in self._passage_ids(doc_id) if pid not in keep]
+            self._delete_ids(stale)
+        self._refresh()
         record = {"doc_id": doc_id, "path": path, "content_hash": content_hash, "n_passages": len(passages),
                   "ingested_at": time.time(), "meta": meta}
-        self.client.index(index=self.documents_index, id=doc_id, body=json.loads(json.dumps(record, default=str)),
-                          refresh=True)
+        self._call(self.client.index, index=self._documents, id=doc_id,
+                   body=json.loads(json.dumps(record, default=str)), refresh=not self._building)
         self._bump()
         return written
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove a document and all its passages."""
-        self._delete_ids(self._passage_ids(doc_id))
-        self.client.delete(index=self.documents_index, id=doc_id, ignore=[404], refresh=True)
+        """Remove a document and all its passages (the record last, so a failed passage delete
+        leaves the document listed and retried, not half-removed and forgotten).
+
+        Raises:
+            StoreWriteError: OpenSearch refused some deletes.
+        """
+        if self._has_index():
+            self._delete_ids(self._passage_ids(doc_id))
+            self._refresh()
+        self._call(self.client.delete, index=self._documents, id=doc_id, ignore=[404], refresh=True)
         self._bump()
 
     # ------------------------------------------------------------- retrieval
-    def _count(self, query: dict[str, Any]) -> int:
-        return int(self.client.count(index=self.index, body={"query": query})["count"])
+    def _search_type(self) -> dict[str, Any]:
+        """``dfs_query_then_fetch`` when the index has several shards, so that BM25's document
+        frequencies are the index's, not each shard's (OpenSearch docs, "Search types")."""
+        return {"search_type": "dfs_query_then_fetch"} if self.options.shards > 1 else {}
 
     def _doc_freqs(self, terms: list[str]) -> list[int]:
-        """Document frequency of each term (one multi-search for all of them)."""
+        """Document frequency of each term (one multi-search for all of them).
+
+        Raises:
+            StoreQueryError: a sub-search failed.
+        """
         body: list[dict[str, Any]] = []
         for term in terms:
-            body += [{"index": self.index}, {"size": 0, "track_total_hits": True, "query": {"term": {"terms": term}}}]
-        return [r["hits"]["total"]["value"] for r in self.client.msearch(body=body)["responses"]]
+            body += [{"index": self._passages},
+                     {"size": 0, "track_total_hits": True, "query": {"term": {"terms": term}}}]
+        response = self._call(self.client.msearch, body=body)
+        return [r["hits"]["total"]["value"] for r in msearch_results(response)]
 
     def _content_terms(self, terms: list[str]) -> list[str]:
         """Unique terms found in at most 20% of the passages (:func:`khub.index.store.content_terms`)."""
@@ -417,7 +765,8 @@ class OpenSearchDocumentStore:
             return []
         content = self._content_terms(unique)
         frequent = [t for t in unique if t not in content]
-        hits = self.client.search(index=self.index, body=bm25_query(content, frequent, filters, top_k))["hits"]["hits"]
+        hits = self._call(self.client.search, index=self._passages, body=bm25_query(content, frequent, filters, top_k),
+                          **self._search_type())["hits"]["hits"]
         counted = content or unique
         out = []
         for hit in hits:
@@ -427,12 +776,18 @@ class OpenSearchDocumentStore:
 
     def embedding_retrieval(self, query_embedding: list[float], filters: contract.Filters | None = None,
                             top_k: int = 10) -> list[Document]:
-        """Dense leg: HNSW k-NN with filters, scores = exact cosine recomputed from the vectors."""
+        """Dense leg: HNSW k-NN with filters, scores = exact cosine recomputed from the vectors.
+        A query of another dimension than the index's, or an all-zero one, finds nothing (as in
+        the embedded store) instead of a 400 from OpenSearch."""
         clauses = filter_clauses(filters)  # validate before any request
         if not self._has_index():
             return []
         q = np.asarray(query_embedding, dtype=np.float32)
-        hits = self.client.search(index=self.index, body=knn_query(list(q), filters if clauses else None, top_k))
+        dim = int(self._index_meta().get("embedding_dim") or 0)
+        if q.ndim != 1 or (dim and q.shape[0] != dim) or not np.any(q):
+            return []
+        hits = self._call(self.client.search, index=self._passages,
+                          body=knn_query(list(q), filters if clauses else None, top_k))
         out = []
         for hit in hits["hits"]["hits"]:
             vec = np.asarray(hit["_source"].get("embedding") or [], dtype=np.float32)
@@ -446,8 +801,8 @@ class OpenSearchDocumentStore:
         """For each passage id with stored sentence vectors: (index of its best sentence, cosine)."""
         if not ids or not self._has_index():
             return {}
-        found = self.client.mget(index=self.index, body={"ids": list(ids)},
-                                 _source_includes=["id", "sentence_vectors"])["docs"]
+        found = self._call(self.client.mget, index=self._passages, body={"ids": list(ids)},
+                           _source_includes=["id", "sentence_vectors"])["docs"]
         out = {}
         for d in found:
             data = d.get("_source", {}).get("sentence_vectors") if d.get("found") else None
@@ -462,7 +817,7 @@ class OpenSearchDocumentStore:
         body = {"size": 0, "query": {"terms": {"translation_group": list(groups)}},
                 "aggs": {"groups": {"terms": {"field": "translation_group", "size": len(groups)},
                                     "aggs": {"languages": {"terms": {"field": "language", "size": 10}}}}}}
-        buckets = self.client.search(index=self.index, body=body)["aggregations"]["groups"]["buckets"]
+        buckets = self._call(self.client.search, index=self._passages, body=body)["aggregations"]["groups"]["buckets"]
         found = {b["key"]: {x["key"] for x in b["languages"]["buckets"]} for b in buckets}
         return {g: found.get(g, set()) for g in groups}
 
@@ -471,9 +826,9 @@ class OpenSearchDocumentStore:
         must = [{"terms": {"translation_group": list(dict.fromkeys(groups))}}, *filter_clauses(filters)]
         if not groups or not self._has_index():
             return {}
-        body = {"size": 10_000, "query": {"bool": {"filter": must}}}
-        hits = self.client.search(index=self.index, body=body,
-                                  _source_excludes=["embedding", "sentence_vectors", "terms"])["hits"]["hits"]
+        body = {"size": MAX_K, "query": {"bool": {"filter": must}}}
+        hits = self._call(self.client.search, index=self._passages, body=body,
+                          _source_excludes=["embedding", "sentence_vectors", "terms"])["hits"]["hits"]
         out: dict[str, list[Document]] = {}
         for hit in hits:
             doc = self._hit_to_document(hit)

@@ -23,8 +23,9 @@ def open_store(settings: Settings) -> PassageStore:
     if not settings.opensearch_url:
         raise ValueError("KHUB_STORE=opensearch needs KHUB_OPENSEARCH_URL (e.g. http://localhost:9200)")
     try:
-        from khub.index.opensearch_store import OpenSearchDocumentStore
+        from khub.index.opensearch_store import OpenSearchDocumentStore, OpenSearchOptions
     except ImportError as err:
         raise ImportError("KHUB_STORE=opensearch needs the opensearch extra: pip install -e '.[opensearch]'") from err
     return OpenSearchDocumentStore(settings.opensearch_url, settings.opensearch_index,
-                                   embedding_model=settings.embedding_model)
+                                   embedding_model=settings.embedding_model,
+                                   options=OpenSearchOptions.from_settings(settings))

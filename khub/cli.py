@@ -93,7 +93,9 @@ def _print_json(data) -> None:
 def ingest(
     paths: list[Path] = typer.Argument(..., help="files or folders (.txt, .md, .pdf, QCAT .json), "
                                        "or the word 'wocat' to harvest the QCAT API"),
-    reindex: bool = typer.Option(False, "--reindex", help="re-embed and rewrite unchanged files too"),
+    reindex: bool = typer.Option(False, "--reindex", help="re-embed and rewrite unchanged files too (OpenSearch: "
+                                 "into a new index version, swapped in when done, while the old one serves)"),
+    keep_old: bool = typer.Option(False, "--keep-old", help="OpenSearch --reindex: keep the previous index version"),
     prune: bool = typer.Option(False, "--prune", help="remove stored documents whose file has disappeared"),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="QCAT API v2 root (default $KHUB_QCAT_API_URL)"),
     token: Optional[str] = typer.Option(None, "--token", help="QCAT API token (default $KHUB_QCAT_TOKEN)"),
@@ -148,7 +150,8 @@ def ingest(
 
             try:
                 results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, prune=prune,
-                                       on_start=on_start, on_file=on_file, text_embedder=text_embedder, lock=False)
+                                       on_start=on_start, on_file=on_file, text_embedder=text_embedder, lock=False,
+                                       keep_old=keep_old)
             except EmbeddingMismatchError as err:
                 progress.stop()
                 console.print(f"[red]{escape(str(err))}[/red]")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The packaged, offline, multilingual default embedding model: Google's
@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         data_dir: where the embedded store lives (SQLite + tantivy + vectors).
         store: ``embedded`` (default, one machine) or ``opensearch``.
         opensearch_url: OpenSearch endpoint for ``store=opensearch``.
+        opensearch_index: the passage alias (versions ``<index>-v<N>`` behind it).
+        opensearch_user / opensearch_password / opensearch_ca_certs / opensearch_verify_certs:
+            basic auth and TLS for the cluster.
+        opensearch_shards / opensearch_replicas / opensearch_encoder / opensearch_bulk_mb:
+            passage index layout, vector encoder (``sq``: Lucene scalar quantisation) and bulk
+            request size (:class:`khub.index.opensearch_store.OpenSearchOptions`).
         embedding_model: ``use-multilingual-v3`` (packaged default), a local
             sentence-transformers model directory, or a hub name such as
             ``intfloat/multilingual-e5-small`` (needs the ``st`` extra and the
@@ -106,6 +112,14 @@ class Settings(BaseSettings):
     store: Literal["embedded", "opensearch"] = "embedded"
     opensearch_url: str | None = None
     opensearch_index: str = "khub-passages"
+    opensearch_user: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_ca_certs: Path | None = None
+    opensearch_verify_certs: bool = True
+    opensearch_shards: int = Field(default=1, ge=1, le=1024)
+    opensearch_replicas: int = Field(default=0, ge=0, le=16)
+    opensearch_encoder: Literal["none", "sq"] = "none"
+    opensearch_bulk_mb: float = Field(default=10.0, gt=0, le=100)
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     query_prefix: str = ""
