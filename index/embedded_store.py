@@ -389,7 +389,7 @@ class EmbeddedDocumentStore:
                 metas.append(json.loads(meta))
                 if emb and dim:
                     matrix[i] = np.frombuffer(emb, dtype=np.float32)
-                    has[i] = True
+                    has[i] = bool(matrix[i].any())  # an all-zero vector has no cosine: out of the dense leg
             self._ids, self._matrix, self._has_vec = ids, matrix, has
             postings: dict[str, dict[str, list[int]]] = {f: {} for f in FILTER_FIELDS}
             for row, m in enumerate(metas):
@@ -433,12 +433,16 @@ class EmbeddedDocumentStore:
         """Dense leg: exact cosine similarity (dot product of unit vectors) over every passage.
 
         Returns:
-            Up to ``top_k`` documents with ``score`` = cosine similarity.
+            Up to ``top_k`` documents with ``score`` = cosine similarity; none for a query of
+            another dimension than the store's or an all-zero one (passages whose vector is all
+            zeros are never returned: they have no cosine).
         """
         self._refresh()
         if not self._ids or self._matrix.shape[1] != len(query_embedding):
             return []
         q = np.asarray(query_embedding, dtype=np.float32)
+        if not q.any():  # an all-zero query has no cosine to anything
+            return []
         scores = self._matrix @ q
         mask = self._has_vec & self._filter_mask(filters)
         scores = np.where(mask, scores, -np.inf)

@@ -43,7 +43,7 @@ def open_store(request, tmp_path):
     yield factory
     if opened:
         client = opened[0].client
-        for name in (index, f"{index}-documents", f"{index}-kv"):
+        for name in (f"{index}-v*", f"{index}-documents-v*", f"{index}-kv"):
             client.indices.delete(index=name, ignore=[404])
         client.indices.delete_index_template(name=index, ignore=[404])
 
@@ -163,3 +163,15 @@ def test_refuses_to_mix_embedding_models_and_reset_forgets_the_model(open_store)
     other = open_store(embedding_model="model-b")
     assert other.write_documents([Document(id="b", content="x", embedding=[0.1] * 8)]) == 1
     assert other.info()["embedding_model"] == "model-b" and other.info()["embedding_dim"] == 8
+
+
+def test_zero_vectors_and_wrong_dimensions(open_store):
+    """A passage with an all-zero vector is stored and found by BM25, never by the dense leg; a
+    query vector of another dimension, or all zeros, finds nothing (no error)."""
+    store = open_store()
+    store.write_documents([_doc("a", "drought resilience"), _doc("z", "zero vector passage", vec=np.zeros(4))])
+    assert store.count_documents() == 2
+    assert [d.id for d in store.bm25_retrieval("zero vector passage", "en")] == ["z"]
+    assert "z" not in [d.id for d in store.embedding_retrieval([0.5, 0.5, 0.5, 0.5], top_k=10)]
+    assert store.embedding_retrieval([0.1] * 7) == []
+    assert store.embedding_retrieval([0.0] * 4) == []
