@@ -294,3 +294,33 @@ def test_client_carries_auth_and_tls_options():
     connection = client.transport.get_connection()
     assert connection.use_ssl and connection.headers["authorization"].startswith("Basic ")
     assert client.transport.max_retries == 0, "retries are tenacity's, with backoff"
+
+
+def test_ingest_reindex_swaps_in_a_new_version_and_keeps_the_old_on_store_errors(cluster, tmp_path, use_embedders):
+    """`khub ingest --reindex` on OpenSearch: the files are written into v2 and swapped in at the
+    end; when a file cannot be written (a store error, not a conversion error) the swap is
+    abandoned and v1 keeps serving."""
+    from khub.index.indexer import ingest_paths
+    from khub.settings import Settings
+
+    text, docs = use_embedders
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Drought\n\nEarly warning systems reduce drought losses.\n", encoding="utf-8")
+    (folder / "b.md").write_text("# Soils\n\nSoil organic carbon is an indicator of land health.\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", align_editions=False, ingest_workers=1)
+    model = settings.embedding_model
+    store = _store(cluster, model=model)
+    results = ingest_paths([folder], settings, store, docs, text_embedder=text)
+    assert [r.status for r in results] == ["indexed", "indexed"] and cluster.resolve(INDEX) == [f"{INDEX}-v1"]
+
+    results = ingest_paths([folder], settings, _store(cluster, model=model), docs, text_embedder=text, reindex=True)
+    assert [r.status for r in results] == ["indexed", "indexed"]  # into the new version
+    assert cluster.resolve(INDEX) == [f"{INDEX}-v2"] and f"{INDEX}-v1" not in cluster.indices
+    assert _store(cluster, model=model).count_documents() == store.count_documents() > 0
+
+    cluster.faults.append(_bulk_failing("index", 403, "cluster_block_exception"))
+    results = ingest_paths([folder], settings, _store(cluster, model=model), docs, text_embedder=text, reindex=True)
+    assert {r.status for r in results} == {"failed"} and "StoreWriteError" in results[0].reason
+    assert cluster.resolve(INDEX) == [f"{INDEX}-v2"], "the live version stays"
+    assert f"{INDEX}-v3" not in cluster.indices
