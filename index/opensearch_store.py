@@ -310,6 +310,8 @@ class OpenSearchDocumentStore:
         self._retry = retrying(self.options.retries)
         # while a reindex builds a new version, reads and writes go to it (see begin_reindex)
         self._building: int | None = None
+        self._seen: set[str] = set()  # passage indices known to exist (_has_index)
+        self._meta_cache: dict[str, Any] | None = None  # the passage index's _meta (_index_meta)
         try:
             self._call(self.client.info)
         except Exception as err:  # noqa: BLE001 - opensearch-py raises several transport errors
@@ -367,14 +369,21 @@ class OpenSearchDocumentStore:
         return out
 
     # ------------------------------------------------------------------ facts
-    def _index_meta(self) -> dict[str, Any]:
-        """The passage index's mapping ``_meta`` (embedding model and dimension), {} without one."""
+    def _index_meta(self, cached: bool = False) -> dict[str, Any]:
+        """The passage index's mapping ``_meta`` (embedding model and dimension), {} without one.
+        ``cached``: the last value read, for the query path (a process that serves keeps its
+        model; an alias swapped under it to another model's index needs a restart)."""
+        if cached and self._meta_cache is not None:
+            return self._meta_cache
         if not self._has_index():
             return {}
         mappings = self._call(self.client.indices.get_mapping, index=self._passages)
+        meta: dict[str, Any] = {}
         for info in (mappings or {}).values():
-            return dict(info.get("mappings", {}).get("_meta") or {})
-        return {}
+            meta = dict(info.get("mappings", {}).get("_meta") or {})
+            break
+        self._meta_cache = meta
+        return meta
 
     @property
     def generation(self) -> int:
@@ -405,7 +414,19 @@ class OpenSearchDocumentStore:
             self._create_index(f"{self.index}-v1", alias=self.index)
 
     def _has_index(self) -> bool:
-        return self._exists(self._passages)
+        """Whether the passage index (alias or version being built) exists. Once seen, it is
+        remembered (an alias swap keeps the alias), saving a round trip per call; :meth:`reset`
+        and the reindex methods forget it."""
+        name = self._passages
+        if name not in self._seen:
+            if not self._exists(name):
+                return False
+            self._seen.add(name)
+        return True
+
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._meta_cache = None
 
     def info(self) -> dict[str, Any]:
         """Store facts: passages, documents, embedding model and dimension, generation."""
@@ -475,8 +496,9 @@ class OpenSearchDocumentStore:
         dim = contract.check_embeddings(documents, str(stored_dim) if stored_dim else None, stored_model,
                                         self.embedding_model, f"index {self.index}", "KHUB_OPENSEARCH_INDEX")
         if dim is not None and self._has_index() and (not stored_dim or (self.embedding_model and not stored_model)):
-            self._call(self.client.indices.put_mapping, index=self._passages, body={"_meta": {
-                "embedding_model": stored_model or self.embedding_model, "embedding_dim": dim}})
+            meta = {"embedding_model": stored_model or self.embedding_model, "embedding_dim": dim}
+            self._call(self.client.indices.put_mapping, index=self._passages, body={"_meta": meta})
+            self._meta_cache = meta
         return dim or (int(stored_dim) if stored_dim else None)
 
     def _bulk(self, actions: list[dict[str, Any]], ignore: tuple[int, ...] = ()) -> list[dict[str, Any]]:
@@ -601,6 +623,7 @@ class OpenSearchDocumentStore:
         """Remove every passage and document record and forget the embedding model (the passage
         index is deleted; the next write creates it with the new model's dimension)."""
         n = self._call(self.client.count, index=self._documents)["count"]
+        self._forget()
         for version in self._versions(self.index):
             self._call(self.client.indices.delete, index=f"{self.index}-v{version}", ignore=[404])
         self._call(self.client.delete_by_query, index=self._documents, body={"query": {"match_all": {}}},
@@ -620,6 +643,7 @@ class OpenSearchDocumentStore:
                     self._call(self.client.indices.delete, index=f"{base}-v{version}", ignore=[404])
         versions = set(self._versions(self.index)) | set(self._versions(self.documents_index))
         self._building = max(versions, default=0) + 1
+        self._forget()
         self._create_index(self._documents, self._documents_body())
         return self._building
 
@@ -645,6 +669,7 @@ class OpenSearchDocumentStore:
             self._call(self.client.indices.put_settings, index=new_passages, body={"index": {
                 "number_of_replicas": self.options.replicas, "refresh_interval": "1s"}})
         self._building = None
+        self._forget()
         for name in (new_passages, new_documents):
             if self._exists(name):
                 self._call(self.client.indices.refresh, index=name)
@@ -659,6 +684,7 @@ class OpenSearchDocumentStore:
         if self._building:
             names = (self._passages, self._documents)
             self._building = None
+            self._forget()
             for name in names:
                 self._call(self.client.indices.delete, index=name, ignore=[404])
 
@@ -783,7 +809,7 @@ class OpenSearchDocumentStore:
         if not self._has_index():
             return []
         q = np.asarray(query_embedding, dtype=np.float32)
-        dim = int(self._index_meta().get("embedding_dim") or 0)
+        dim = int(self._index_meta(cached=True).get("embedding_dim") or 0)
         if q.ndim != 1 or (dim and q.shape[0] != dim) or not np.any(q):
             return []
         hits = self._call(self.client.search, index=self._passages,

@@ -200,11 +200,22 @@ class FakeCluster:
             return 200, {"docs": [{"_index": idx, "_id": i, "found": True, "_source": docs[i]} if i in docs
                                   else {"_index": idx, "_id": i, "found": False} for i in body["ids"]]}
         if op == "_search":
+            query = (body or {}).get("query")
+            knn = (query or {}).get("knn", {}).get("embedding")
             hits = []
             for i in self.resolve(name):
                 for doc_id, src in self.indices[i]["docs"].items():
-                    if self._matches(src, (body or {}).get("query")):
+                    if knn is not None:  # exact cosine ranking, filters applied first
+                        vec = src.get("embedding")
+                        if vec is None or not self._matches(src, knn.get("filter")):
+                            continue
+                        dot = sum(a * b for a, b in zip(vec, knn["vector"]))
+                        norm = (sum(a * a for a in vec) * sum(b * b for b in knn["vector"])) ** 0.5
+                        hits.append({"_index": i, "_id": doc_id, "_score": (1 + dot / norm) / 2, "_source": src})
+                    elif self._matches(src, query):
                         hits.append({"_index": i, "_id": doc_id, "_score": 1.0, "_source": src})
+            if knn is not None:
+                hits = sorted(hits, key=lambda h: -h["_score"])[:knn["k"]]
             return 200, {"_scroll_id": "s", "took": 1, "timed_out": False,
                          "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
                          "hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}

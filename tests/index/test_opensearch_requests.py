@@ -288,6 +288,20 @@ def test_scale_settings_reach_the_template_and_the_search(cluster):
     assert searches and searches[-1].get("search_type") == "dfs_query_then_fetch"
 
 
+def test_a_warm_dense_query_is_one_request(cluster):
+    """Scale: after the first query, the dense leg makes one round trip (no existence check, no
+    mapping read), and the k-NN filter travels inside the knn clause."""
+    store = _store(cluster)
+    store.write_documents([_passage("a", "one"), _passage("b", "two")])
+    store.embedding_retrieval([1.0, 0.0, 0.0, 0.0], top_k=2)
+    cluster.requests.clear()
+    found = store.embedding_retrieval([1.0, 0.0, 0.0, 0.0], filters={"language": "en"}, top_k=2)
+    assert len(found) == 2 and found[0].score >= found[1].score
+    assert [(m, p) for m, p, _, _ in cluster.requests] == [("POST", f"/{INDEX}/_search")]
+    knn = cluster.requests[0][3]["query"]["knn"]["embedding"]
+    assert knn["filter"] == {"bool": {"filter": [{"terms": {"language": ["en"]}}]}}
+
+
 def test_client_carries_auth_and_tls_options():
     client = build_client("https://search.example:9200", OpenSearchOptions(user="khub", password="s3cret",
                                                                           verify_certs=False))
