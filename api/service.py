@@ -240,6 +240,11 @@ class SearchService:
         """
         filters = {f: v for f, v in (filters or {}).items() if v}
         metas: dict[str, dict] = {}
+        if not (query and query.strip()) and hasattr(self.store, "facet_counts"):
+            # a store that aggregates (OpenSearch): one request instead of every document record
+            documents, counts = self.store.facet_counts(self.FACETS, filters)
+            ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()}
+            return {"query": query, "filters": filters, "documents": documents, "facets": ordered}
         if query and query.strip():
             for d in self.run_retrieval(query.strip(), top_k=n, filters=filters)["documents"]:
                 metas.setdefault(d.meta.get("doc_id") or d.id, d.meta)

@@ -56,8 +56,8 @@ import base64
 import json
 import re
 import time
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Literal
+from dataclasses import replace
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from haystack import Document
@@ -65,221 +65,26 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from khub.errors import KhubError
 from khub.index import store as contract
+from khub.index.opensearch_requests import (
+    MAX_K,
+    OpenSearchOptions,
+    StoreQueryError,
+    StoreWriteError,
+    bm25_query,
+    build_client,
+    bulk_failures,
+    encode_vectors,
+    filter_clauses,
+    index_template,
+    knn_query,
+    msearch_results,
+    passage_source,
+    retrying,
+)
 from khub.text.analysis import analyze
 
-_SOURCE_NO_VECTORS = {"excludes": ["embedding", "sentence_vectors"]}
-#: OpenSearch's ``index.max_result_window`` default: ``size`` and k-NN ``k`` are capped at it.
-MAX_K = 10_000
-#: HTTP statuses worth retrying: too many requests, bad gateway, unavailable, gateway timeout.
-RETRY_STATUS = (429, 502, 503, 504)
-
-
-class StoreWriteError(KhubError, RuntimeError):
-    """OpenSearch refused some writes (the message names the passages and the reasons)."""
-
-
-class StoreQueryError(KhubError, RuntimeError):
-    """OpenSearch answered a (sub-)request with an error (the message gives its reason)."""
-
-
-@dataclass(frozen=True)
-class OpenSearchOptions:
-    """How khub talks to its cluster and lays out its indices (``KHUB_OPENSEARCH_*`` settings).
-
-    Attributes:
-        shards / replicas: of the passage index (1 shard per ~10-50 GB is OpenSearch's sizing
-            guidance; BM25 is then computed with ``dfs_query_then_fetch`` so that term
-            statistics are global). Replicas are 0 while a reindex builds the new index.
-        encoder: ``none`` or ``sq`` (Lucene scalar quantisation of the HNSW vectors: about 4x
-            less memory for some recall; exact cosines are still recomputed from the stored floats).
-        bulk_mb: size of one bulk request in MB (actions of several files are packed together).
-        user / password / ca_certs / verify_certs: basic auth and TLS.
-        timeout: seconds per request. retries: attempts on 429/5xx/connection errors.
-    """
-
-    shards: int = 1
-    replicas: int = 0
-    encoder: Literal["none", "sq"] = "none"
-    bulk_mb: float = 10.0
-    user: str | None = None
-    password: str | None = None
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    timeout: float = 30.0
-    retries: int = 5
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> "OpenSearchOptions":
-        """The options of a :class:`khub.settings.Settings`."""
-        password = settings.opensearch_password
-        return cls(shards=settings.opensearch_shards, replicas=settings.opensearch_replicas,
-                   encoder=settings.opensearch_encoder, bulk_mb=settings.opensearch_bulk_mb,
-                   user=settings.opensearch_user,
-                   password=password.get_secret_value() if password is not None else None,
-                   ca_certs=str(settings.opensearch_ca_certs) if settings.opensearch_ca_certs else None,
-                   verify_certs=settings.opensearch_verify_certs)
-
-
-def build_client(url: str, options: OpenSearchOptions) -> Any:
-    """An ``opensearchpy.OpenSearch`` for ``url`` with the options' auth and TLS. The
-    transport does not retry by itself: :func:`retrying` does, with backoff."""
-    from opensearchpy import OpenSearch
-
-    kwargs: dict[str, Any] = {"hosts": [url], "timeout": options.timeout, "max_retries": 0,
-                              "retry_on_timeout": False, "verify_certs": options.verify_certs}
-    if options.user:
-        kwargs["http_auth"] = (options.user, options.password or "")
-    if options.ca_certs:
-        kwargs["ca_certs"] = options.ca_certs
-    if not options.verify_certs:
-        kwargs["ssl_show_warn"] = False
-    return OpenSearch(**kwargs)
-
-
-def _transient(err: BaseException) -> bool:
-    from opensearchpy import ConnectionError as OSConnectionError
-    from opensearchpy import TransportError
-
-    if isinstance(err, OSConnectionError):  # includes ConnectionTimeout
-        return True
-    return isinstance(err, TransportError) and err.status_code in RETRY_STATUS
-
-
-def retrying(attempts: int, max_wait: float = 30.0) -> Any:
-    """A tenacity ``Retrying`` for OpenSearch calls: retried on 429, 502-504 and connection
-    errors, exponential backoff with jitter from 0.5 s up to ``max_wait`` (the scheme of the
-    AWS Architecture Blog, "Exponential Backoff and Jitter", 2015), the last error re-raised."""
-    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
-
-    return Retrying(retry=retry_if_exception(_transient), stop=stop_after_attempt(max(1, attempts)),
-                    wait=wait_exponential_jitter(initial=0.5, max=max_wait), reraise=True)
-
-
-def index_template(index: str, dim: int, options: OpenSearchOptions = OpenSearchOptions(),
-                   embedding_model: str | None = None) -> dict[str, Any]:
-    """The composable index template of the passage indices (``PUT _index_template/<index>``).
-
-    Args:
-        index: the passage alias; the template matches its versions ``<index>-v*``.
-        dim: embedding dimension (512 for the multilingual USE).
-        options: shards, replicas and vector encoder.
-        embedding_model: recorded in the mapping's ``_meta`` with the dimension.
-    """
-    parameters: dict[str, Any] = {"m": 16, "ef_construction": 128}
-    if options.encoder == "sq":
-        parameters["encoder"] = {"name": "sq"}
-    properties: dict[str, Any] = {
-        "id": {"type": "keyword"},
-        "content": {"type": "text", "index": False},
-        "terms": {"type": "text", "analyzer": "whitespace", "similarity": "BM25"},
-        "meta": {"type": "object", "enabled": False},
-        "sentence_vectors": {"type": "binary"},
-        "embedding": {
-            "type": "knn_vector", "dimension": dim,
-            "method": {"name": "hnsw", "space_type": "cosinesimil", "engine": "lucene", "parameters": parameters},
-        },
-    }
-    properties.update({f: {"type": "keyword"} for f in contract.FILTER_FIELDS})
-    return {
-        "index_patterns": [f"{index}-v*"],
-        "template": {
-            "settings": {"index": {"knn": True, "number_of_shards": options.shards,
-                                   "number_of_replicas": options.replicas, "refresh_interval": "1s"}},
-            "mappings": {"dynamic": "strict", "_meta": {"embedding_model": embedding_model, "embedding_dim": dim},
-                         "properties": properties},
-        },
-    }
-
-
-def bulk_failures(items: Iterable[dict[str, Any]], ignore: Iterable[int] = ()) -> list[tuple[str, int, str]]:
-    """The failed items of bulk responses as ``(id, status, reason)``.
-
-    Args:
-        items: the ``items`` of ``_bulk`` responses (``{"index"|"create"|"update"|"delete":
-            {"_id", "status", "error"?}}``, as opensearch-py's helpers yield them).
-        ignore: statuses that count as success (404 for deletes).
-    """
-    ignored = set(ignore)
-    out = []
-    for item in items:
-        (op, result), = item.items()
-        status = int(result.get("status", 500))
-        if 200 <= status < 300 or status in ignored:
-            continue
-        error = result.get("error")
-        reason = (f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict) else str(error or op))
-        out.append((str(result.get("_id")), status, reason))
-    return out
-
-
-def msearch_results(response: dict[str, Any]) -> list[dict[str, Any]]:
-    """The sub-responses of an ``_msearch`` response.
-
-    Raises:
-        StoreQueryError: a sub-response is an error (OpenSearch answers 200 with per-item errors).
-    """
-    out = []
-    for i, r in enumerate(response.get("responses", [])):
-        if "error" in r:
-            error = r["error"]
-            reason = error.get("reason") or error.get("type") if isinstance(error, dict) else str(error)
-            raise StoreQueryError(f"OpenSearch msearch request {i} failed (status {r.get('status')}): {reason}")
-        out.append(r)
-    return out
-
-
-def filter_clauses(filters: contract.Filters | None) -> list[dict[str, Any]]:
-    """``terms`` filter clauses for ``{field: value or [values]}``.
-
-    Raises:
-        InvalidRequestError: a field outside :data:`khub.index.store.FILTER_FIELDS`.
-    """
-    return [{"terms": {field: values}} for field, values in contract.normalize_filters(filters).items()]
-
-
-def bm25_query(content: list[str], frequent: list[str], filters: contract.Filters | None, top_k: int) -> dict[str, Any]:
-    """The BM25 search body: the coordination rule of :func:`khub.index.store.minimum_should_match`
-    over the ``content`` terms; ``frequent`` terms add to the score only; filters do not score."""
-    should = [{"term": {"terms": t}} for t in frequent]
-    must = []
-    if content:
-        needed = contract.minimum_should_match(len(content))
-        must.append({"bool": {"should": [{"term": {"terms": t}} for t in content], "minimum_should_match": needed}})
-    query: dict[str, Any] = {"bool": {"should": should, "must": must, "filter": filter_clauses(filters)}}
-    if not content:
-        query["bool"]["minimum_should_match"] = 1
-    return {"size": min(top_k, MAX_K), "query": query, "_source": _SOURCE_NO_VECTORS}
-
-
-def knn_query(vector: list[float], filters: contract.Filters | None, top_k: int) -> dict[str, Any]:
-    """The k-NN search body with filters applied during the search (Lucene engine); ``k`` is
-    capped at :data:`MAX_K`."""
-    top_k = min(top_k, MAX_K)
-    knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": top_k}
-    clauses = filter_clauses(filters)
-    if clauses:
-        knn["filter"] = {"bool": {"filter": clauses}}
-    return {"size": top_k, "query": {"knn": {"embedding": knn}}, "_source": {"excludes": ["sentence_vectors"]}}
-
-
-def passage_source(doc: Document) -> dict[str, Any]:
-    """The OpenSearch ``_source`` of a passage (without sentence vectors); an all-zero
-    embedding is left out (``cosinesimil`` rejects it, and it has no cosine to any query)."""
-    meta = doc.meta or {}
-    source: dict[str, Any] = {
-        "id": doc.id, "content": doc.content or "", "meta": meta,
-        "terms": " ".join(contract.bm25_terms(doc)),
-    }
-    source.update({f: contract.field_values(meta, f) for f in contract.FILTER_FIELDS})
-    if doc.embedding is not None and any(x != 0 for x in doc.embedding):
-        source["embedding"] = [float(x) for x in doc.embedding]
-    return source
-
-
-def _encode_vectors(vectors: np.ndarray) -> str:
-    return base64.b64encode(contract.encode_sentence_vectors(vectors)).decode("ascii")
+__all__ = ["OpenSearchDocumentStore", "OpenSearchOptions", "StoreQueryError", "StoreWriteError"]
 
 
 class OpenSearchDocumentStore:
@@ -573,7 +378,7 @@ class OpenSearchDocumentStore:
         for doc in documents:
             source = passage_source(doc)
             if sentence_vectors and doc.id in sentence_vectors:
-                source["sentence_vectors"] = _encode_vectors(sentence_vectors[doc.id])
+                source["sentence_vectors"] = encode_vectors(sentence_vectors[doc.id])
             actions.append({"_op_type": op, "_index": self._passages, "_id": doc.id, "_source": source})
         items = self._bulk(actions, ignore=(409,) if op == "create" else ())
         duplicates = [pid for pid, status, _ in bulk_failures(items) if status == 409]
@@ -835,6 +640,26 @@ class OpenSearchDocumentStore:
             if data:
                 out[d["_id"]] = contract.max_sim(query_embedding, base64.b64decode(data))
         return out
+
+    def facet_counts(self, fields: tuple[str, ...], filters: contract.Filters | None = None,
+                     size: int = 200) -> tuple[int, dict[str, dict[str, int]]]:
+        """Documents per value of each facet field among the passages that pass ``filters``, by
+        one search of terms aggregations (instead of reading every document record):
+        ``(documents, {field: {value: documents}})``. Counts are ``cardinality`` aggregations of
+        ``doc_id``: exact up to 40,000 documents per bucket, approximate (HyperLogLog++, within
+        a few percent) above (OpenSearch docs, "Cardinality aggregations")."""
+        if not self._has_index():
+            filter_clauses(filters)
+            return 0, {f: {} for f in fields}
+        docs = {"cardinality": {"field": "doc_id", "precision_threshold": 40_000}}
+        aggs: dict[str, Any] = {"documents": docs}
+        for f in fields:
+            aggs[f"facet_{f}"] = {"terms": {"field": f, "size": size}, "aggs": {"documents": docs}}
+        body = {"size": 0, "query": {"bool": {"filter": filter_clauses(filters)}}, "aggs": aggs}
+        result = self._call(self.client.search, index=self._passages, body=body)["aggregations"]
+        counts = {f: {str(b["key"]): int(b["documents"]["value"]) for b in result[f"facet_{f}"]["buckets"]}
+                  for f in fields}
+        return int(result["documents"]["value"]), counts
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """For each translation group: the languages the index holds passages in (one aggregation)."""

@@ -23,7 +23,8 @@ def open_store(settings: Settings) -> PassageStore:
     if not settings.opensearch_url:
         raise ValueError("KHUB_STORE=opensearch needs KHUB_OPENSEARCH_URL (e.g. http://localhost:9200)")
     try:
-        from khub.index.opensearch_store import OpenSearchDocumentStore, OpenSearchOptions
+        from khub.index.opensearch_requests import OpenSearchOptions
+        from khub.index.opensearch_store import OpenSearchDocumentStore
     except ImportError as err:
         raise ImportError("KHUB_STORE=opensearch needs the opensearch extra: pip install -e '.[opensearch]'") from err
     return OpenSearchDocumentStore(settings.opensearch_url, settings.opensearch_index,

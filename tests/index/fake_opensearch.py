@@ -216,6 +216,10 @@ class FakeCluster:
                         hits.append({"_index": i, "_id": doc_id, "_score": 1.0, "_source": src})
             if knn is not None:
                 hits = sorted(hits, key=lambda h: -h["_score"])[:knn["k"]]
+            if (body or {}).get("aggs"):
+                return 200, {"took": 1, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                             "hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": []},
+                             "aggregations": self._aggregate(body["aggs"], [h["_source"] for h in hits])}
             return 200, {"_scroll_id": "s", "took": 1, "timed_out": False,
                          "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
                          "hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
@@ -226,6 +230,32 @@ class FakeCluster:
                 del docs[i]
             return 200, {"deleted": len(gone), "failures": []}
         raise NotImplementedError(f"{method} /{name}/{'/'.join(rest)}")
+
+    def _aggregate(self, aggs: dict, sources: list[dict]) -> dict:
+        """``terms`` (with sub-aggregations) and ``cardinality`` aggregations, exactly."""
+        out: dict[str, Any] = {}
+        for name, spec in aggs.items():
+            if "cardinality" in spec:
+                field = spec["cardinality"]["field"]
+                values = set()
+                for src in sources:
+                    got = src.get(field)
+                    values.update(got if isinstance(got, list) else [] if got is None else [got])
+                out[name] = {"value": len(values)}
+            elif "terms" in spec:
+                field = spec["terms"]["field"]
+                groups: dict[Any, list[dict]] = {}
+                for src in sources:
+                    values = src.get(field)
+                    for v in values if isinstance(values, list) else [values]:
+                        if v is not None:
+                            groups.setdefault(v, []).append(src)
+                ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:spec["terms"]["size"]]
+                out[name] = {"buckets": [{"key": k, "doc_count": len(v), **self._aggregate(spec.get("aggs", {}), v)}
+                                         for k, v in ordered]}
+            else:
+                raise NotImplementedError(f"the fake cluster does not aggregate {spec}")
+        return out
 
     def _aliases(self, body: dict) -> tuple[int, Any]:
         for action in body["actions"]:

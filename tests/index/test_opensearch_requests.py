@@ -17,9 +17,8 @@ from haystack.document_stores.types import DuplicatePolicy
 
 pytest.importorskip("opensearchpy", reason="pip install -e '.[opensearch]'")
 
-from khub.index.opensearch_store import (  # noqa: E402
+from khub.index.opensearch_requests import (  # noqa: E402
     MAX_K,
-    OpenSearchDocumentStore,
     OpenSearchOptions,
     StoreQueryError,
     StoreWriteError,
@@ -27,6 +26,7 @@ from khub.index.opensearch_store import (  # noqa: E402
     index_template,
     knn_query,
 )
+from khub.index.opensearch_store import OpenSearchDocumentStore  # noqa: E402
 from tests.index.fake_opensearch import FakeCluster  # noqa: E402
 
 INDEX = "khub-passages"
@@ -338,3 +338,26 @@ def test_ingest_reindex_swaps_in_a_new_version_and_keeps_the_old_on_store_errors
     assert {r.status for r in results} == {"failed"} and "StoreWriteError" in results[0].reason
     assert cluster.resolve(INDEX) == [f"{INDEX}-v2"], "the live version stays"
     assert f"{INDEX}-v3" not in cluster.indices
+
+
+def test_facets_without_a_query_are_one_aggregation(cluster, tmp_path):
+    """Scale: /facets without a query asks OpenSearch for terms aggregations (documents per
+    value, by cardinality of doc_id) instead of reading every document record."""
+    from khub.api.service import SearchService
+    from khub.settings import Settings
+
+    store = _store(cluster, model=Settings().embedding_model)
+    for doc_id, country, n in (("eg", "Egypt", 3), ("ma", "Morocco", 2)):
+        passages = [Document(id=f"{doc_id}:{i}", content=f"passage {i}", embedding=[1.0, 0.0, 0.0, 0.0],
+                             meta={"language": "en", "source": "national_report", "doc_id": doc_id,
+                                   "country": country}) for i in range(n)]
+        store.replace_document(doc_id, f"{doc_id}.pdf", "h", {"country": country}, passages)
+    service = SearchService(Settings(data_dir=tmp_path), store=store, embedders=(None, None))
+    cluster.requests.clear()
+    out = service.facets()
+    assert out["documents"] == 2
+    assert out["facets"]["country"] == {"Egypt": 1, "Morocco": 1}
+    assert out["facets"]["source"] == {"national_report": 2}
+    assert [p for _, p, _, _ in cluster.requests] == [f"/{INDEX}/_search"]
+    only = service.facets(filters={"country": "Egypt"})
+    assert only["documents"] == 1 and only["facets"]["country"] == {"Egypt": 1}

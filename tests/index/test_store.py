@@ -50,7 +50,7 @@ def test_bm25_index_rebuilt_when_out_of_step(tmp_path):
 def test_opensearch_bodies_match_the_embedded_contract():
     """The OpenSearch store indexes the very terms the embedded store indexes, maps every filter
     field as a keyword, and asks BM25 for the same coordination rule (pure functions: no server)."""
-    from khub.index.opensearch_store import bm25_query, filter_clauses, index_template, knn_query, passage_source
+    from khub.index.opensearch_requests import bm25_query, filter_clauses, index_template, knn_query, passage_source
     from khub.index.store import FILTER_FIELDS
     from khub.index.store import bm25_text as _bm25_text
     from khub.text.analysis import analyze
