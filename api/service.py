@@ -242,8 +242,8 @@ class SearchService:
         metas: dict[str, dict] = {}
         if not (query and query.strip()) and hasattr(self.store, "facet_counts"):
             # a store that aggregates (OpenSearch): one request instead of every document record
-            documents, counts = self.store.facet_counts(self.FACETS, filters)
-            ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()}
+            documents, aggregated = self.store.facet_counts(self.FACETS, filters)
+            ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in aggregated.items()}
             return {"query": query, "filters": filters, "documents": documents, "facets": ordered}
         if query and query.strip():
             for d in self.run_retrieval(query.strip(), top_k=n, filters=filters)["documents"]:
