@@ -25,7 +25,7 @@ from haystack import Document
 from khub.index.align import align_stored_editions
 from khub.index.embedders import build_embedders, embed_batch
 from khub.index.lock import ingest_lock
-from khub.index.store import EmbeddingMismatchError
+from khub.index.store import DocumentWrite, EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
 from khub.ingest.pdf import PdfOptions
 from khub.ingest.pipeline import (
@@ -181,16 +181,19 @@ def _ingest_files(paths: list[Path], settings: Settings, store: Any, document_em
         else:
             _record(done, started, results, on_file)
     workers = ingest_workers(settings, len(todo))
+    writer = _Writer(store, results, on_file)
     if workers > 1:
-        _ingest_parallel(todo, settings, store, workers, on_file, results)
+        _ingest_parallel(todo, settings, writer, workers)
     else:
         for path in todo:
             started = time.perf_counter()
             try:
-                result = _write(path, prepare_file(path, settings, document_embedder, count, text_embedder), store)
+                prepared = prepare_file(path, settings, document_embedder, count, text_embedder)
             except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
-                result = _failure(path, err)
-            _record(result, started, results, on_file)
+                _record(_failure(path, err), started, results, on_file)
+                continue
+            writer.add(path, prepared, started)
+    writer.flush()
     order = {path_key(p): i for i, p in enumerate(files)}  # the report lists files in file order
     results.sort(key=lambda r: order.get(r.path, -1))
     if prune:
@@ -295,16 +298,78 @@ def _check(path: Path, settings: Settings, store: Any, reindex: bool) -> FileRes
 def _write(path: Path, prepared: Prepared, store: Any) -> FileResult:
     """Store a prepared file as one unit (replacing its previous passages)."""
     doc, passages = prepared.doc, prepared.passages
-    key = path_key(path)
     if not passages:
-        return FileResult(key, "failed", reason="no passages after chunking (empty text)", notes=doc.notes)
+        return FileResult(path_key(path), "failed", reason="no passages after chunking (empty text)", notes=doc.notes)
     existed = store.document_record(doc.doc_id) is not None
+    unit = _unit(prepared)
+    store.replace_document(unit.doc_id, unit.path, unit.content_hash, unit.meta, unit.passages,
+                           sentence_vectors=unit.sentence_vectors)
+    return _written(path, prepared, existed)
+
+
+def _unit(prepared: Prepared) -> DocumentWrite:
+    doc = prepared.doc
     meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
-    store.replace_document(doc.doc_id, doc.path, doc.content_hash, meta, passages,
-                           sentence_vectors=prepared.sentence_vectors)
-    return FileResult(key, "replaced" if existed else "indexed", passages=len(passages),
+    return DocumentWrite(doc.doc_id, doc.path, doc.content_hash, meta, prepared.passages, prepared.sentence_vectors)
+
+
+def _written(path: Path, prepared: Prepared, existed: bool) -> FileResult:
+    doc = prepared.doc
+    return FileResult(path_key(path), "replaced" if existed else "indexed", passages=len(prepared.passages),
                       pages=len(doc.pages) if doc.paged else 0, language=doc.meta["language"], source=doc.meta["source"],
                       ocr_pages=len(doc.ocr_pages), notes=doc.notes)
+
+
+def _batch_size(prepared: Prepared) -> int:
+    """Bytes a prepared file adds to a bulk request, roughly: text, a 512-float vector as JSON
+    (~10 bytes a float) and float16 sentence vectors in base64."""
+    sentences = sum(len(v) for v in (prepared.sentence_vectors or {}).values())
+    return sum(len(p.content or "") * 2 + 10 * len(p.embedding or ()) for p in prepared.passages) + sentences * 1400
+
+
+class _Writer:
+    """Writes prepared files to the store and records their results. A store with
+    ``replace_documents`` and ``batch_bytes`` (OpenSearch) gets them in batches of about
+    ``batch_bytes``, so that small files share bulk requests, a refresh and a records request;
+    other stores (the embedded store: one SQLite transaction per file) get each file at once."""
+
+    def __init__(self, store: Any, results: list[FileResult], on_file: Callable[[FileResult], None] | None):
+        self.store, self.results, self.on_file = store, results, on_file
+        self.limit = int(getattr(store, "batch_bytes", 0)) if hasattr(store, "replace_documents") else 0
+        self.pending: list[tuple[Path, Prepared, float]] = []
+        self.size = 0
+
+    def add(self, path: Path, prepared: Prepared, started: float) -> None:
+        """Write ``prepared`` now, or queue it for the next batch."""
+        if not self.limit or not prepared.passages:
+            try:
+                result = _write(path, prepared, self.store)
+            except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
+                result = _failure(path, err)
+            _record(result, started, self.results, self.on_file)
+            return
+        self.pending.append((path, prepared, started))
+        self.size += _batch_size(prepared)
+        if self.size >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the queued files in one ``replace_documents`` call; each file gets its own result."""
+        batch, self.pending, self.size = self.pending, [], 0
+        if not batch:
+            return
+        units = [_unit(prepared) for _, prepared, _ in batch]
+        try:
+            outcomes = self.store.replace_documents(units)
+        except Exception as err:  # noqa: BLE001 - the batch fails, the run goes on
+            for path, _, started in batch:
+                _record(_failure(path, err), started, self.results, self.on_file)
+            return
+        for (path, prepared, started), unit in zip(batch, units):
+            existed, error = outcomes[unit.doc_id]
+            result = (FileResult(path_key(path), "failed", reason=f"StoreWriteError: {error}", notes=prepared.doc.notes)
+                      if error else _written(path, prepared, existed))
+            _record(result, started, self.results, self.on_file)
 
 
 def _failure(path: Path, err: Exception) -> FileResult:
@@ -351,8 +416,7 @@ def ingest_workers(settings: Settings, n_files: int) -> int:
     return workers if workers > 1 and n_files >= POOL_MIN_FILES else 1
 
 
-def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: int,
-                     on_file: Callable[[FileResult], None] | None, results: list[FileResult]) -> None:
+def _ingest_parallel(todo: list[Path], settings: Settings, writer: "_Writer", workers: int) -> None:
     """Prepare ``todo`` in ``workers`` spawned processes (each with one BLAS thread; OCR may use
     every core) and write each file here, in the order they finish."""
     import multiprocessing
@@ -366,20 +430,19 @@ def _ingest_parallel(todo: list[Path], settings: Settings, store: Any, workers: 
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_start,
                              initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
-        crashed = _collect(pool, todo, store, on_file, results)
+        crashed = _collect(pool, todo, writer)
     for path in crashed:  # a worker died (PDFium crashed on a file?): each again, alone in its own worker
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_worker_start,
                                  initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
-            for again in _collect(pool, [path], store, on_file, results):
+            for again in _collect(pool, [path], writer):
                 _record(FileResult(path_key(again), "failed", reason="the worker process crashed on this file"),
-                        time.perf_counter(), results, on_file)
+                        time.perf_counter(), writer.results, writer.on_file)
 
 
-def _collect(pool: Any, paths: list[Path], store: Any, on_file: Callable[[FileResult], None] | None,
-             results: list[FileResult]) -> list[Path]:
-    """Submit ``paths`` to ``pool``, write each prepared file as it finishes; returns the files
-    whose worker process died (BrokenProcessPool) without a result."""
+def _collect(pool: Any, paths: list[Path], writer: "_Writer") -> list[Path]:
+    """Submit ``paths`` to ``pool``, hand each prepared file to ``writer`` as it finishes; returns
+    the files whose worker process died (BrokenProcessPool) without a result."""
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
@@ -389,14 +452,16 @@ def _collect(pool: Any, paths: list[Path], store: Any, on_file: Callable[[FileRe
         path, t0 = started[future]
         try:
             prepared = future.result()
-            result = (FileResult(path_key(path), "failed", reason=prepared) if isinstance(prepared, str)
-                      else _write(path, prepared, store))
         except BrokenProcessPool:
             crashed.append(path)
             continue
         except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
-            result = _failure(path, err)
-        _record(result, t0, results, on_file)
+            _record(_failure(path, err), t0, writer.results, writer.on_file)
+            continue
+        if isinstance(prepared, str):
+            _record(FileResult(path_key(path), "failed", reason=prepared), t0, writer.results, writer.on_file)
+        else:
+            writer.add(path, prepared, t0)
     return crashed
 
 

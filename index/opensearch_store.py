@@ -87,6 +87,13 @@ from khub.text.analysis import analyze
 __all__ = ["OpenSearchDocumentStore", "OpenSearchOptions", "StoreQueryError", "StoreWriteError"]
 
 
+def _failure_message(failures: list[Any], total: int | None, index: str) -> str:
+    """``OpenSearch refused N (of M) writes to <index> (id: status reason; ...)``."""
+    shown = "; ".join(f if isinstance(f, str) else f"{f[0]}: {f[1]} {f[2]}" for f in failures[:5])
+    of = f" of {total}" if total is not None else ""
+    return (f"OpenSearch refused {len(failures)}{of} writes to {index} ({shown}{' ...' if len(failures) > 5 else ''})")
+
+
 class OpenSearchDocumentStore:
     """Passages, document records and store facts in OpenSearch (see module docstring).
 
@@ -113,6 +120,8 @@ class OpenSearchDocumentStore:
         self.options = options or OpenSearchOptions(timeout=timeout)
         self.client = client or build_client(url, self.options)
         self._retry = retrying(self.options.retries)
+        #: how many bytes of prepared files the indexer gathers before one replace_documents call
+        self.batch_bytes = int(self.options.bulk_mb * 1e6)
         # while a reindex builds a new version, reads and writes go to it (see begin_reindex)
         self._building: int | None = None
         self._seen: set[str] = set()  # passage indices known to exist (_has_index)
@@ -306,43 +315,45 @@ class OpenSearchDocumentStore:
             self._meta_cache = meta
         return dim or (int(stored_dim) if stored_dim else None)
 
-    def _bulk(self, actions: list[dict[str, Any]], ignore: tuple[int, ...] = ()) -> list[dict[str, Any]]:
-        """Send actions in bulk requests of at most ``options.bulk_mb``; returns every item.
-        Items rejected with 429 are retried by ``streaming_bulk`` with backoff, a whole request
-        failing with 429/5xx by :func:`retrying`.
-
-        Raises:
-            StoreWriteError: items failed with another status than those in ``ignore``.
-        """
+    def _send(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send actions in bulk requests of at most ``options.bulk_mb``; returns every item (the
+        failed ones included). Items rejected with 429 are re-sent by ``streaming_bulk`` with
+        backoff, a whole request failing with 429/5xx by :func:`retrying`."""
         from opensearchpy.helpers import streaming_bulk
 
-        if not actions:
-            return []
         limit = int(self.options.bulk_mb * 1e6)
-        items: list[dict[str, Any]] = []
-        chunk: list[dict[str, Any]] = []
+        chunks: list[list[dict[str, Any]]] = [[]]
         size = 0
-        chunks = []
         for action in actions:
             n = len(json.dumps(action, default=str))
-            if chunk and size + n > limit:
-                chunks.append(chunk)
-                chunk, size = [], 0
-            chunk.append(action)
+            if chunks[-1] and size + n > limit:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(action)
             size += n
-        chunks.append(chunk)
+        items: list[dict[str, Any]] = []
         for part in chunks:
+            if not part:
+                continue
+
             def send(part: list[dict[str, Any]] = part) -> list[dict[str, Any]]:
                 return [item for _, item in streaming_bulk(
                     self.client, part, chunk_size=len(part), max_chunk_bytes=limit + 1_000_000,
                     raise_on_error=False, raise_on_exception=True, max_retries=self.options.retries,
                     initial_backoff=1, max_backoff=30)]
             items += self._call(send)
+        return items
+
+    def _bulk(self, actions: list[dict[str, Any]], ignore: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        """:meth:`_send`, then every item checked.
+
+        Raises:
+            StoreWriteError: items failed with another status than those in ``ignore``.
+        """
+        items = self._send(actions) if actions else []
         failures = bulk_failures(items, ignore)
         if failures:
-            shown = "; ".join(f"{pid}: {status} {reason}" for pid, status, reason in failures[:5])
-            raise StoreWriteError(f"OpenSearch refused {len(failures)} of {len(items)} writes to {self._passages} "
-                                  f"({shown}{' ...' if len(failures) > 5 else ''})")
+            raise StoreWriteError(_failure_message(failures, len(items), self._passages))
         return items
 
     def _refresh(self, index: str | None = None) -> None:
@@ -513,10 +524,7 @@ class OpenSearchDocumentStore:
 
     def replace_document(self, doc_id: str, path: str, content_hash: str, meta: dict, passages: list[Document],
                          sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
-        """Store a document's passages as a unit: new passages, then stale ones deleted, one
-        refresh, then the document record. The record (and its content hash) is written only
-        when every write and delete succeeded: after a failure the next ingest replaces the
-        document again instead of skipping it as unchanged.
+        """Store a document's passages as a unit (:meth:`replace_documents` of one document).
 
         Returns:
             The number of passages written.
@@ -524,19 +532,83 @@ class OpenSearchDocumentStore:
         Raises:
             StoreWriteError: OpenSearch refused some writes or deletes (the record is not written).
         """
-        written = self.write_documents(passages, DuplicatePolicy.OVERWRITE, sentence_vectors=sentence_vectors,
-                                       refresh=False)
-        keep = {p.id for p in passages}
-        if not self._building:  # a version being built holds no older passages
-            stale = [pid for pid in self._passage_ids(doc_id) if pid not in keep]
-            self._delete_ids(stale)
-        self._refresh()
-        record = {"doc_id": doc_id, "path": path, "content_hash": content_hash, "n_passages": len(passages),
-                  "ingested_at": time.time(), "meta": meta}
-        self._call(self.client.index, index=self._documents, id=doc_id,
-                   body=json.loads(json.dumps(record, default=str)), refresh=not self._building)
+        unit = contract.DocumentWrite(doc_id, path, content_hash, meta, passages, sentence_vectors)
+        existed, error = self.replace_documents([unit])[doc_id]
+        if error:
+            raise StoreWriteError(error)
+        return len(passages)
+
+    def replace_documents(self, units: list[contract.DocumentWrite]) -> dict[str, tuple[bool, str | None]]:
+        """Store several documents, each as a unit, in shared requests: their new passages in bulk
+        requests of ``options.bulk_mb`` (across documents), their stale passages deleted in bulk,
+        one refresh, then the records of the documents whose every write and delete succeeded
+        (with their content hash). A document with a failure keeps its old record, so the next
+        ingest replaces it again instead of skipping it as unchanged.
+
+        Returns:
+            ``{doc_id: (a record existed before, None or the reason it failed)}``.
+
+        Raises:
+            EmbeddingMismatchError: vectors of another dimension or model than the store's.
+        """
+        if not units:
+            return {}
+        passages = [p for u in units for p in u.passages]
+        owner = {p.id: u.doc_id for u in units for p in u.passages}
+        found = self._call(self.client.mget, index=self._documents, body={"ids": [u.doc_id for u in units]},
+                           _source=False)["docs"]
+        existed = {d["_id"] for d in found if d.get("found")}
+        errors: dict[str, list[str]] = {}
+        sent: dict[str, int] = {u.doc_id: len(u.passages) for u in units}  # writes per document
+
+        def fail(failures: list[tuple[str, int, str]], doc_of: dict[str, str]) -> None:
+            for pid, status, reason in failures:
+                errors.setdefault(doc_of.get(pid, ""), []).append(f"{pid}: {status} {reason}")
+
+        if passages:
+            dim = self._check_embeddings(passages)
+            if not self._has_index():
+                if not dim:
+                    raise ValueError("the first passages written to OpenSearch must carry embeddings (index dimension)")
+                self._ensure_index(dim)
+                self._check_embeddings(passages)
+            actions = []
+            for u in units:
+                for p in u.passages:
+                    source = passage_source(p)
+                    if u.sentence_vectors and p.id in u.sentence_vectors:
+                        source["sentence_vectors"] = encode_vectors(u.sentence_vectors[p.id])
+                    actions.append({"_op_type": "index", "_index": self._passages, "_id": p.id, "_source": source})
+            fail(bulk_failures(self._send(actions)), owner)
+        if self._has_index() and not self._building:  # a version being built holds no older passages
+            keep = set(owner)
+            stale: dict[str, str] = {}
+            for hit in self._scan({"terms": {"doc_id": [u.doc_id for u in units]}}, source=["doc_id"]):
+                doc_ids = hit.get("_source", {}).get("doc_id") or [""]
+                if hit["_id"] not in keep:
+                    stale[hit["_id"]] = doc_ids[0] if isinstance(doc_ids, list) else doc_ids
+            deletes = [{"_op_type": "delete", "_index": self._passages, "_id": pid} for pid in stale]
+            for doc_id in stale.values():
+                sent[doc_id] = sent.get(doc_id, 0) + 1
+            fail(bulk_failures(self._send(deletes) if deletes else [], ignore=(404,)), stale)
+            self._refresh()
+        records = []
+        for u in units:
+            if u.doc_id in errors:
+                continue
+            record = {"doc_id": u.doc_id, "path": u.path, "content_hash": u.content_hash,
+                      "n_passages": len(u.passages), "ingested_at": time.time(), "meta": u.meta}
+            records.append({"_op_type": "index", "_index": self._documents, "_id": u.doc_id,
+                            "_source": json.loads(json.dumps(record, default=str))})
+        if records:
+            fail(bulk_failures(self._send(records)), {r["_id"]: r["_id"] for r in records})
+            if not self._building:
+                self._call(self.client.indices.refresh, index=self._documents)
         self._bump()
-        return written
+        return {u.doc_id: (u.doc_id in existed,
+                           _failure_message(errors[u.doc_id], sent.get(u.doc_id), self._passages)
+                           if u.doc_id in errors else None)
+                for u in units}
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and all its passages (the record last, so a failed passage delete

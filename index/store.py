@@ -19,6 +19,7 @@ same passages for the same request and only *how* they compute it differs:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
@@ -199,6 +200,19 @@ def max_sim(query_embedding: list[float] | np.ndarray, blob: bytes) -> tuple[int
     q = np.asarray(query_embedding, dtype=np.float32)
     sims = np.frombuffer(blob, dtype=np.float16).reshape(-1, len(q)).astype(np.float32) @ q
     return int(sims.argmax()), float(sims.max())
+
+
+@dataclass
+class DocumentWrite:
+    """One file's passages and record, as :meth:`PassageStore.replace_document` takes them; a
+    store with ``replace_documents`` (OpenSearch) writes several of these in shared requests."""
+
+    doc_id: str
+    path: str
+    content_hash: str
+    meta: dict
+    passages: list[Document]
+    sentence_vectors: dict[str, np.ndarray] | None = None
 
 
 @runtime_checkable

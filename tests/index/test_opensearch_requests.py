@@ -361,3 +361,53 @@ def test_facets_without_a_query_are_one_aggregation(cluster, tmp_path):
     assert [p for _, p, _, _ in cluster.requests] == [f"/{INDEX}/_search"]
     only = service.facets(filters={"country": "Egypt"})
     assert only["documents"] == 1 and only["facets"]["country"] == {"Egypt": 1}
+
+
+def test_documents_share_bulk_requests_and_a_failed_one_keeps_its_old_record(cluster):
+    """Scale: several documents go in one passages bulk, one refresh and one records bulk; a
+    document whose passages fail gets no new record, the others do."""
+    from khub.index.store import DocumentWrite
+
+    store = _store(cluster)
+    store.replace_document("b", "b.pdf", "old", {}, [_passage("b:0", "old b", "b")])
+    units = [DocumentWrite("a", "a.pdf", "h-a", {}, [_passage("a:0", "alpha", "a"), _passage("a:1", "beta", "a")]),
+             DocumentWrite("b", "b.pdf", "h-b", {}, [_passage("b:0", "gamma", "b")])]
+    cluster.requests.clear()
+    assert store.replace_documents(units) == {"a": (False, None), "b": (True, None)}
+    assert cluster.paths().count("/_bulk") == 2  # passages, then records (no stale passage to delete)
+    assert sum(p.endswith(f"{INDEX}/_refresh") for p in cluster.paths()) == 1
+
+    def fail_b(method, path, body):
+        if path == "/_bulk" and any(line.get("index", {}).get("_id") == "b:0" for line in body):
+            items = [{"index": {"_index": INDEX, "_id": line["index"]["_id"], "status": 403 if line["index"]["_id"] == "b:0"
+                                else 200, **({"error": {"type": "cluster_block_exception", "reason": "read-only"}}
+                                             if line["index"]["_id"] == "b:0" else {"result": "updated"})}}
+                     for line in body if "index" in line]
+            return 200, {"took": 1, "errors": True, "items": items}
+        return None
+    cluster.faults.append(fail_b)
+    units[0].content_hash, units[1].content_hash = "h-a2", "h-b2"
+    outcome = store.replace_documents(units)
+    assert outcome["a"] == (True, None)
+    assert outcome["b"][1] and "b:0: 403 cluster_block_exception" in outcome["b"][1]
+    assert store.document_record("a")["content_hash"] == "h-a2"
+    assert store.document_record("b")["content_hash"] == "h-b", "the failed document keeps its old hash"
+
+
+def test_ingest_batches_small_files_into_shared_requests(cluster, tmp_path, use_embedders):
+    from khub.index.indexer import ingest_paths
+    from khub.settings import Settings
+
+    text, docs = use_embedders
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"note{i}.md").write_text(f"# Note {i}\n\nGully erosion control with check dams, site {i}.\n",
+                                            encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", align_editions=False, ingest_workers=1)
+    store = _store(cluster, model=settings.embedding_model)
+    cluster.requests.clear()
+    results = ingest_paths([folder], settings, store, docs, text_embedder=text)
+    assert [r.status for r in results] == ["indexed"] * 6
+    assert cluster.paths().count("/_bulk") == 2, "six files: one passages bulk and one records bulk"
+    assert store.count_documents() == 6 and len(store.list_documents()) == 6
