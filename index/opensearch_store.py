@@ -87,6 +87,10 @@ from khub.text.analysis import analyze
 __all__ = ["OpenSearchDocumentStore", "OpenSearchOptions", "StoreQueryError", "StoreWriteError"]
 
 
+#: Seconds that term document frequencies and the passage count are reused by the query path.
+STATS_TTL_S = 30.0
+
+
 def _failure_message(failures: list[Any], total: int | None, index: str) -> str:
     """``OpenSearch refused N (of M) writes to <index> (id: status reason; ...)``."""
     shown = "; ".join(f if isinstance(f, str) else f"{f[0]}: {f[1]} {f[2]}" for f in failures[:5])
@@ -126,6 +130,8 @@ class OpenSearchDocumentStore:
         self._building: int | None = None
         self._seen: set[str] = set()  # passage indices known to exist (_has_index)
         self._meta_cache: dict[str, Any] | None = None  # the passage index's _meta (_index_meta)
+        self._df_cache: dict[str, tuple[float, int]] = {}  # term -> (read at, document frequency)
+        self._count_cache: tuple[float, int] | None = None  # (read at, passages)
         try:
             self._call(self.client.info)
         except Exception as err:  # noqa: BLE001 - opensearch-py raises several transport errors
@@ -213,6 +219,8 @@ class OpenSearchDocumentStore:
         """Increment the generation atomically (a scripted update, retried on version conflicts)."""
         self._call(self.client.update, index=self.kv_index, id="generation", refresh=True, retry_on_conflict=10,
                    body={"script": {"source": "ctx._source.value += 1", "lang": "painless"}, "upsert": {"value": 1}})
+        self._df_cache.clear()  # this process wrote: its own term statistics are stale
+        self._count_cache = None
 
     def _ensure_index(self, dim: int) -> None:
         """The passage index: the template, then ``<index>-v1`` behind the alias (or the version
@@ -630,23 +638,40 @@ class OpenSearchDocumentStore:
         return {"search_type": "dfs_query_then_fetch"} if self.options.shards > 1 else {}
 
     def _doc_freqs(self, terms: list[str]) -> list[int]:
-        """Document frequency of each term (one multi-search for all of them).
+        """Document frequency of each term: those not read in the last :data:`STATS_TTL_S`
+        seconds in one multi-search. A search asks for the same terms three times (the query's
+        known share, the BM25 leg's content terms, the highlights); the counts only steer the
+        20% content-term rule and the no-match signals, so seconds-old values are good enough.
 
         Raises:
             StoreQueryError: a sub-search failed.
         """
-        body: list[dict[str, Any]] = []
-        for term in terms:
-            body += [{"index": self._passages},
-                     {"size": 0, "track_total_hits": True, "query": {"term": {"terms": term}}}]
-        response = self._call(self.client.msearch, body=body)
-        return [r["hits"]["total"]["value"] for r in msearch_results(response)]
+        now = time.monotonic()
+        missing = [t for t in dict.fromkeys(terms) if now - self._df_cache.get(t, (-STATS_TTL_S, 0))[0] >= STATS_TTL_S]
+        if missing:
+            body: list[dict[str, Any]] = []
+            for term in missing:
+                body += [{"index": self._passages},
+                         {"size": 0, "track_total_hits": True, "query": {"term": {"terms": term}}}]
+            response = self._call(self.client.msearch, body=body)
+            if len(self._df_cache) > 100_000:
+                self._df_cache.clear()
+            for term, r in zip(missing, msearch_results(response)):
+                self._df_cache[term] = (now, int(r["hits"]["total"]["value"]))
+        return [self._df_cache[t][1] for t in terms]
+
+    def _passage_count(self) -> int:
+        """:meth:`count_documents`, reused for :data:`STATS_TTL_S` seconds (for the 20% rule)."""
+        now = time.monotonic()
+        if self._count_cache is None or now - self._count_cache[0] >= STATS_TTL_S:
+            self._count_cache = (now, self.count_documents())
+        return self._count_cache[1]
 
     def _content_terms(self, terms: list[str]) -> list[str]:
         """Unique terms found in at most 20% of the passages (:func:`khub.index.store.content_terms`)."""
         if not self._has_index():
             return list(dict.fromkeys(terms))
-        return contract.content_terms(terms, self._doc_freqs, self.count_documents())
+        return contract.content_terms(terms, self._doc_freqs, self._passage_count())
 
     def known_share(self, query: str, language: str | None) -> float:
         """The share of the query's analysed terms that occur in some passage (:func:`khub.index.store.known_share`)."""

@@ -87,6 +87,8 @@ class FakeCluster:
         if "term" in query:
             (field, value), = query["term"].items()
             got = source.get(field)
+            if field == "terms" and isinstance(got, str):  # the whitespace-analysed text field
+                return value in got.split()
             return value in got if isinstance(got, list) else got == value
         if "terms" in query:
             (field, values), = query["terms"].items()

@@ -411,3 +411,27 @@ def test_ingest_batches_small_files_into_shared_requests(cluster, tmp_path, use_
     assert [r.status for r in results] == ["indexed"] * 6
     assert cluster.paths().count("/_bulk") == 2, "six files: one passages bulk and one records bulk"
     assert store.count_documents() == 6 and len(store.list_documents()) == 6
+
+
+def test_a_hybrid_search_makes_five_round_trips(cluster, tmp_path, use_embedders):
+    """Scale: the API's hybrid search on OpenSearch (BM25 leg with its term statistics, dense
+    leg, sentence re-scoring, passages) makes 5 requests once the store is warm (issue 13
+    counted ~14): existence, mapping, passage count and term document frequencies are reused."""
+    from collections import Counter
+
+    from khub.api.service import SearchService
+    from khub.index.indexer import ingest_paths
+    from khub.settings import Settings
+    from tests.conftest import CONVENTION
+
+    text, docs = use_embedders
+    settings = Settings(data_dir=tmp_path, align_editions=False, ingest_workers=1)
+    store = _store(cluster, model=settings.embedding_model)
+    ingest_paths([CONVENTION], settings, store, docs, text_embedder=text)
+    service = SearchService(settings, store=store, embedders=(text, docs))
+    service.search("land degradation neutrality", k=10)
+    cluster.requests.clear()
+    out = service.search("drought early warning systems", k=10)
+    assert out["results"] and not out["no_match"]
+    assert len(cluster.requests) <= 5, Counter(p for _, p, _, _ in cluster.requests)
+    assert cluster.paths().count("/_msearch") == 1, "the query's term statistics in one multi-search"
