@@ -39,8 +39,9 @@ being skipped as unchanged. 429s and 5xx are retried with exponential backoff (t
 bulk items rejected with 429 by opensearch-py's ``streaming_bulk``). A document replacement
 refreshes the passage index once, not once per bulk chunk.
 
-Cosine similarities are recomputed from the returned vectors rather than read from
-engine-specific k-NN scores, so both stores report the same numbers. An all-zero vector has no
+The dense leg reports cosines, as the embedded store does: read from Lucene's k-NN score
+(``(1 + cos) / 2``) without pulling the vectors, or recomputed from the stored floats when the
+vectors are scalar-quantised (``encoder: sq``). An all-zero vector has no
 cosine (OpenSearch's ``cosinesimil`` rejects it): such a passage is stored without one, as the
 embedded store leaves it out of the dense leg.
 
@@ -77,6 +78,7 @@ from khub.index.opensearch_requests import (
     encode_vectors,
     filter_clauses,
     index_template,
+    knn_cosine,
     knn_query,
     msearch_results,
     passage_source,
@@ -704,7 +706,9 @@ class OpenSearchDocumentStore:
 
     def embedding_retrieval(self, query_embedding: list[float], filters: contract.Filters | None = None,
                             top_k: int = 10) -> list[Document]:
-        """Dense leg: HNSW k-NN with filters, scores = exact cosine recomputed from the vectors.
+        """Dense leg: HNSW k-NN with filters; scores are cosines, read from the k-NN score
+        (:func:`khub.index.opensearch_requests.knn_cosine`) without fetching the vectors, or,
+        with ``encoder=sq`` (quantised scores), recomputed from the stored float vectors.
         A query of another dimension than the index's, or an all-zero one, finds nothing (as in
         the embedded store) instead of a 400 from OpenSearch."""
         clauses = filter_clauses(filters)  # validate before any request
@@ -714,14 +718,19 @@ class OpenSearchDocumentStore:
         dim = int(self._index_meta(cached=True).get("embedding_dim") or 0)
         if q.ndim != 1 or (dim and q.shape[0] != dim) or not np.any(q):
             return []
+        rescore = self.options.encoder != "none"
         hits = self._call(self.client.search, index=self._passages,
-                          body=knn_query(list(q), filters if clauses else None, top_k))
+                          body=knn_query(list(q), filters if clauses else None, top_k, with_vectors=rescore))
         out = []
+        q_norm = float(np.linalg.norm(q))
         for hit in hits["hits"]["hits"]:
-            vec = np.asarray(hit["_source"].get("embedding") or [], dtype=np.float32)
-            if vec.shape != q.shape:
-                continue
-            cosine = float(vec @ q / ((np.linalg.norm(vec) * np.linalg.norm(q)) or 1.0))
+            if rescore:
+                vec = np.asarray(hit["_source"].get("embedding") or [], dtype=np.float32)
+                if vec.shape != q.shape:
+                    continue
+                cosine = float(vec @ q / ((np.linalg.norm(vec) * q_norm) or 1.0))
+            else:
+                cosine = knn_cosine(hit["_score"])
             out.append(replace(self._hit_to_document(hit, cosine), embedding=None))
         return sorted(out, key=lambda d: -(d.score or 0.0))
 

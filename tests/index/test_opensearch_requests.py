@@ -293,13 +293,21 @@ def test_a_warm_dense_query_is_one_request(cluster):
     mapping read), and the k-NN filter travels inside the knn clause."""
     store = _store(cluster)
     store.write_documents([_passage("a", "one"), _passage("b", "two")])
-    store.embedding_retrieval([1.0, 0.0, 0.0, 0.0], top_k=2)
+    store.embedding_retrieval([0.0, 1.0, 0.0, 0.0], top_k=2)
     cluster.requests.clear()
-    found = store.embedding_retrieval([1.0, 0.0, 0.0, 0.0], filters={"language": "en"}, top_k=2)
+    found = store.embedding_retrieval([0.0, 1.0, 0.0, 0.0], filters={"language": "en"}, top_k=2)
     assert len(found) == 2 and found[0].score >= found[1].score
     assert [(m, p) for m, p, _, _ in cluster.requests] == [("POST", f"/{INDEX}/_search")]
-    knn = cluster.requests[0][3]["query"]["knn"]["embedding"]
+    body = cluster.requests[0][3]
+    knn = body["query"]["knn"]["embedding"]
     assert knn["filter"] == {"bool": {"filter": [{"terms": {"language": ["en"]}}]}}
+    assert "embedding" in body["_source"]["excludes"], "float vectors: the cosine comes from the score"
+    assert found[0].score == pytest.approx(1.0, abs=1e-6)  # (1 + cos) / 2 = 1 -> cos = 1
+    quantised = _store(cluster, encoder="sq")
+    cluster.requests.clear()
+    rescored = quantised.embedding_retrieval([0.0, 1.0, 0.0, 0.0], top_k=2)
+    assert "embedding" not in cluster.requests[-1][3]["_source"]["excludes"], "sq: re-scored from the floats"
+    assert [d.score for d in rescored] == pytest.approx([d.score for d in found], abs=1e-6)
 
 
 def test_client_carries_auth_and_tls_options():
