@@ -54,6 +54,7 @@ from khub.index.store import (
     minimum_should_match,
     normalize_filters,
 )
+from khub.index.vector_search import DenseIndex
 from khub.text.analysis import analyze
 
 _SCHEMA = """
@@ -97,6 +98,7 @@ class EmbeddedDocumentStore:
         self._ids: list[str] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._has_vec = np.zeros(0, dtype=bool)
+        self._dense = DenseIndex(self._matrix, self._has_vec)
         self._postings: dict[str, dict[str, np.ndarray]] = {}
         self._group_languages: dict[str, set[str]] = {}
         self._upserts: dict[str, tuple[dict, str]] = {}
@@ -391,6 +393,7 @@ class EmbeddedDocumentStore:
                     matrix[i] = np.frombuffer(emb, dtype=np.float32)
                     has[i] = bool(matrix[i].any())  # an all-zero vector has no cosine: out of the dense leg
             self._ids, self._matrix, self._has_vec = ids, matrix, has
+            self._dense = DenseIndex(matrix, has)
             postings: dict[str, dict[str, list[int]]] = {f: {} for f in FILTER_FIELDS}
             for row, m in enumerate(metas):
                 for f in FILTER_FIELDS:
@@ -430,7 +433,8 @@ class EmbeddedDocumentStore:
                 for d in self.get_documents(ids, with_embedding=False)]
 
     def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None, top_k: int = 10) -> list[Document]:
-        """Dense leg: exact cosine similarity (dot product of unit vectors) over every passage.
+        """Dense leg: cosine similarity (dot product of unit vectors), exact below 100k passages,
+        binary codes re-scored in float32 above (:class:`khub.index.vector_search.DenseIndex`).
 
         Returns:
             Up to ``top_k`` documents with ``score`` = cosine similarity; none for a query of
@@ -443,16 +447,11 @@ class EmbeddedDocumentStore:
         q = np.asarray(query_embedding, dtype=np.float32)
         if not q.any():  # an all-zero query has no cosine to anything
             return []
-        scores = self._matrix @ q
-        mask = self._has_vec & self._filter_mask(filters)
-        scores = np.where(mask, scores, -np.inf)
-        k = min(top_k, int(mask.sum()))
-        if k <= 0:
+        rows, scores = self._dense.search(q, top_k, self._filter_mask(filters))
+        if not len(rows):
             return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        docs = self.get_documents([self._ids[i] for i in top], with_embedding=False)
-        return [replace(d, score=float(scores[i])) for d, i in zip(docs, top)]
+        docs = self.get_documents([self._ids[i] for i in rows], with_embedding=False)
+        return [replace(d, score=float(score)) for d, score in zip(docs, scores)]
 
     def content_terms(self, query: str, language: str | None) -> list[str]:
         """The query's analysed terms found in at most 20% of passages (the terms worth
