@@ -1,6 +1,6 @@
 """Search latency at scale and embedding throughput, printed as numbers.
 
-    .venv/bin/python bench/latency.py [--passages 100000] [--queries 200]
+    .venv/bin/python bench/latency.py [--passages 100000] [--queries 200] [--save bench/results/latency.json]
 
 1. Builds an embedded store of N synthetic passages (sentences of the real corpus
    recombined at random, in their six languages; random unit vectors of 512 dims,
@@ -57,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--save", type=Path, default=ROOT / "bench" / "results" / "latency.json")
     args = parser.parse_args()
     rng = random.Random(13)
     np_rng = np.random.default_rng(13)
@@ -141,8 +142,7 @@ def main() -> None:
         embedder.embed(passages)
         results["use_embedding_passages_per_s"] = round(len(passages) / (time.perf_counter() - t), 1)
 
-    out = ROOT / "bench" / "results" / "latency.json"
-    out.write_text(json.dumps(results, indent=2))
+    args.save.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
 
