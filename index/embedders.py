@@ -55,10 +55,14 @@ class USETextEmbedder:
                          ) -> tuple[np.ndarray, list[np.ndarray]] | None:
         """Vectors of ``texts`` and of character spans inside them by late chunking
         (:func:`khub.index.late_chunking.embed_with_spans`): ``((n, 512), [(k_i, 512)...])``, or
-        None when the C++ ``sentencepiece`` tokenizer (which gives piece offsets) is missing."""
+        None when the C++ ``sentencepiece`` tokenizer or ``protobuf`` (piece offsets) is missing."""
         self.warm_up()
         processor = getattr(self._model._sp, "processor", None)
         if processor is None:
+            return None
+        try:  # sentencepiece gives piece offsets as a protobuf message
+            import google.protobuf  # noqa: F401
+        except ImportError:
             return None
         from khub.index.late_chunking import embed_with_spans
 

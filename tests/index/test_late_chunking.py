@@ -67,3 +67,17 @@ def test_ingest_stores_one_late_vector_per_sentence(use_embedders, passages):
         assert late[p.id].shape == separate[p.id].shape == (n, 512)
         assert np.allclose(np.linalg.norm(late[p.id], axis=1), 1.0, atol=1e-4)
     assert np.allclose([d.embedding for d in late_docs], [d.embedding for d in sep_docs], atol=1e-5)
+
+
+def test_without_protobuf_sentences_are_embedded_one_by_one(use_embedders, passages, monkeypatch):
+    """sentencepiece needs protobuf for piece offsets; without it ingest falls back to embedding
+    each sentence on its own instead of failing every file."""
+    import sys
+
+    text, docs = use_embedders
+    monkeypatch.setitem(sys.modules, "google.protobuf", None)  # `import google.protobuf` raises ImportError
+    assert text.embed_with_spans(["One sentence. Two."], [[(0, 13)]]) is None
+    embedded, vectors = embed_passages(passages, Settings(), docs, text)
+    _, separate = embed_passages(passages, Settings(sentence_vectors="separate"), docs, text)
+    for p in passages:
+        assert np.allclose(vectors[p.id], separate[p.id], atol=1e-5)
