@@ -19,7 +19,7 @@ from khub.index.collapse import collapse_translations
 from khub.index.embedders import build_embedders, embed_batch
 from khub.index.highlight import highlight
 from khub.index.retrieval import MODES, Mode, build_retrieval
-from khub.index.store import EmbeddingMismatchError, PassageStore, field_values
+from khub.index.store import EmbeddingMismatchError, PassageStore, count_facets
 from khub.index.stores import open_store
 from khub.settings import Settings
 from khub.urls import http_url
@@ -239,28 +239,15 @@ class SearchService:
         filters. Facets: source, language, year, country (WOCAT), land_use (WOCAT), body (ICCD).
         """
         filters = {f: v for f, v in (filters or {}).items() if v}
-        metas: dict[str, dict] = {}
-        if not (query and query.strip()) and hasattr(self.store, "facet_counts"):
-            # a store that aggregates (OpenSearch): one request instead of every document record
-            documents, aggregated = self.store.facet_counts(self.FACETS, filters)
-            ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in aggregated.items()}
-            return {"query": query, "filters": filters, "documents": documents, "facets": ordered}
         if query and query.strip():
+            metas: dict[str, dict] = {}
             for d in self.run_retrieval(query.strip(), top_k=n, filters=filters)["documents"]:
                 metas.setdefault(d.meta.get("doc_id") or d.id, d.meta)
-        else:
-            for r in self.store.list_documents():
-                meta = r["meta"]
-                if all(any(str(x) in field_values(meta, f) for x in (v if isinstance(v, list) else [v]))
-                       for f, v in filters.items()):
-                    metas[r["doc_id"]] = meta
-        counts: dict[str, dict[str, int]] = {f: {} for f in self.FACETS}
-        for meta in metas.values():
-            for f in self.FACETS:
-                for v in field_values(meta, f):
-                    counts[f][v] = counts[f].get(v, 0) + 1
+            documents, counts = len(metas), count_facets(list(metas.values()), self.FACETS)
+        else:  # the store counts (OpenSearch: one aggregation request, not every record)
+            documents, counts = self.store.facet_counts(self.FACETS, filters)
         ordered = {f: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for f, c in counts.items()}
-        return {"query": query, "filters": filters, "documents": len(metas), "facets": ordered}
+        return {"query": query, "filters": filters, "documents": documents, "facets": ordered}
 
     def context(self, passage_id: str, before: int = 2, after: int = 2) -> dict[str, Any] | None:
         """A passage with the passages around it in its document, for reading it in place:

@@ -46,6 +46,7 @@ from khub.index.store import (
     check_documents,
     check_embeddings,
     content_terms,
+    count_facets,
     coverage,
     encode_sentence_vectors,
     field_values,
@@ -473,6 +474,18 @@ class EmbeddedDocumentStore:
         marks = ",".join("?" * len(ids))
         rows = self._db.execute(f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks})", ids)
         return {pid: max_sim(query_embedding, blob) for pid, blob in rows if blob}
+
+    def facet_counts(self, fields: tuple[str, ...], filters: Filters | None = None
+                     ) -> tuple[int, dict[str, dict[str, int]]]:
+        """Documents per value of each facet field among the ingested documents whose record
+        passes ``filters``: ``(documents, {field: {value: documents}})``, from the records."""
+        metas = []
+        for r in self.list_documents():
+            meta = r["meta"]
+            if all(any(str(x) in field_values(meta, f) for x in (v if isinstance(v, list) else [v]))
+                   for f, v in (filters or {}).items()):
+                metas.append(meta)
+        return len(metas), count_facets(metas, fields)
 
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """For each translation group: the set of languages the store holds passages in."""

@@ -58,6 +58,16 @@ def field_values(meta: dict, field: str) -> list[str]:
     return [str(value)]
 
 
+def count_facets(metas: list[dict], fields: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """``{field: {value: how many of metas hold it}}`` (one count per document metadata)."""
+    counts: dict[str, dict[str, int]] = {f: {} for f in fields}
+    for meta in metas:
+        for f in fields:
+            for v in field_values(meta, f):
+                counts[f][v] = counts[f].get(v, 0) + 1
+    return counts
+
+
 def normalize_filters(filters: Filters | None) -> dict[str, list[str]]:
     """``{field: value or [values]}`` as ``{field: [str values]}``; empty values are dropped.
 
@@ -249,6 +259,11 @@ class PassageStore(DocumentStore, Protocol):
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document record and all its passages."""
+        ...
+
+    def facet_counts(self, fields: tuple[str, ...], filters: Filters | None = None
+                     ) -> tuple[int, dict[str, dict[str, int]]]:
+        """``(documents, {field: {value: documents}})`` over the documents ``filters`` keep."""
         ...
 
     def document_record(self, doc_id: str) -> dict[str, Any] | None:
