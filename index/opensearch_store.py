@@ -370,8 +370,34 @@ class OpenSearchDocumentStore:
         if not self._building:  # a version being built is refreshed once, when it is swapped in
             self._call(self.client.indices.refresh, index=index or self._passages)
 
+    def _prepare_index(self, passages: list[Document]) -> None:
+        """Check the passages' vectors against the index's model and dimension, creating the
+        index (with them in its ``_meta``) when it does not exist yet.
+
+        Raises:
+            EmbeddingMismatchError: vectors of another dimension or model than the store's.
+            ValueError: the first passages of a new index carry no embedding.
+        """
+        dim = self._check_embeddings(passages)
+        if not self._has_index():
+            if not dim:
+                raise ValueError("the first passages written to OpenSearch must carry embeddings (index dimension)")
+            self._ensure_index(dim)
+            self._check_embeddings(passages)  # record the model in the new index's _meta
+
+    def _passage_actions(self, passages: list[Document], op: str,
+                         sentence_vectors: dict[str, np.ndarray] | None) -> list[dict[str, Any]]:
+        """Bulk ``op`` actions (``index`` or ``create``) writing passages with their sentence vectors."""
+        actions = []
+        for doc in passages:
+            source = passage_source(doc)
+            if sentence_vectors and doc.id in sentence_vectors:
+                source["sentence_vectors"] = encode_vectors(sentence_vectors[doc.id])
+            actions.append({"_op_type": op, "_index": self._passages, "_id": doc.id, "_source": source})
+        return actions
+
     def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE,
-                        sentence_vectors: dict[str, np.ndarray] | None = None, refresh: bool = True) -> int:
+                        sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
         """Write passages; returns how many were written (duplicate policies as in the embedded store).
 
         ``OVERWRITE`` sends ``index`` operations; the other policies send ``create`` operations,
@@ -388,23 +414,12 @@ class OpenSearchDocumentStore:
         documents = contract.check_documents(documents)
         if not documents:
             return 0
-        dim = self._check_embeddings(documents)
-        if not self._has_index():
-            if not dim:
-                raise ValueError("the first passages written to OpenSearch must carry embeddings (index dimension)")
-            self._ensure_index(dim)
-            self._check_embeddings(documents)  # record the model in the new index's _meta
+        self._prepare_index(documents)
         op = "index" if policy == DuplicatePolicy.OVERWRITE else "create"
-        actions = []
-        for doc in documents:
-            source = passage_source(doc)
-            if sentence_vectors and doc.id in sentence_vectors:
-                source["sentence_vectors"] = encode_vectors(sentence_vectors[doc.id])
-            actions.append({"_op_type": op, "_index": self._passages, "_id": doc.id, "_source": source})
-        items = self._bulk(actions, ignore=(409,) if op == "create" else ())
+        items = self._bulk(self._passage_actions(documents, op, sentence_vectors),
+                           ignore=(409,) if op == "create" else ())
         duplicates = [pid for pid, status, _ in bulk_failures(items) if status == 409]
-        if refresh:
-            self._refresh()
+        self._refresh()
         self._bump()
         if duplicates and policy in (DuplicatePolicy.NONE, DuplicatePolicy.FAIL):
             raise DuplicateDocumentError(f"passages already stored: {sorted(duplicates)[:5]}")
@@ -576,19 +591,8 @@ class OpenSearchDocumentStore:
                 errors.setdefault(doc_of.get(pid, ""), []).append(f"{pid}: {status} {reason}")
 
         if passages:
-            dim = self._check_embeddings(passages)
-            if not self._has_index():
-                if not dim:
-                    raise ValueError("the first passages written to OpenSearch must carry embeddings (index dimension)")
-                self._ensure_index(dim)
-                self._check_embeddings(passages)
-            actions = []
-            for u in units:
-                for p in u.passages:
-                    source = passage_source(p)
-                    if u.sentence_vectors and p.id in u.sentence_vectors:
-                        source["sentence_vectors"] = encode_vectors(u.sentence_vectors[p.id])
-                    actions.append({"_op_type": "index", "_index": self._passages, "_id": p.id, "_source": source})
+            self._prepare_index(passages)
+            actions = [a for u in units for a in self._passage_actions(u.passages, "index", u.sentence_vectors)]
             fail(bulk_failures(self._send(actions)), owner)
         if self._has_index() and not self._building:  # a version being built holds no older passages
             keep = set(owner)
