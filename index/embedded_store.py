@@ -55,6 +55,7 @@ from khub.index.store import (
     minimum_should_match,
     normalize_filters,
 )
+from khub.index import snapshot
 from khub.index.vector_search import DenseIndex
 from khub.text.analysis import analyze
 
@@ -95,13 +96,9 @@ class EmbeddedDocumentStore:
         if "sentence_vectors" not in columns:  # stores written before sentence vectors existed
             self._db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
         self._db.commit()
-        self._loaded_generation = -1
-        self._ids: list[str] = []
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._has_vec = np.zeros(0, dtype=bool)
-        self._dense = DenseIndex(self._matrix, self._has_vec)
-        self._postings: dict[str, dict[str, np.ndarray]] = {}
-        self._group_languages: dict[str, set[str]] = {}
+        self._snapshots = self.data_dir / "vectors"
+        self._snap = snapshot.Snapshot(-1, [], np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=bool))
+        self._dense = DenseIndex(self._snap.matrix, self._snap.has_vector)
         self._upserts: dict[str, tuple[dict, str]] = {}
         self._deletes: set[str] = set()
         self._bm25 = _BM25Index(self.data_dir / "bm25")
@@ -375,40 +372,49 @@ class EmbeddedDocumentStore:
 
     # ------------------------------------------------------------- retrieval
     def _refresh(self) -> None:
-        """Reload vectors and keyword arrays when another write (or process) moved the generation."""
-        if self.generation == self._loaded_generation:
+        """Bring the retrieval arrays to the store's generation when a write (here or in another
+        process) moved it: map its saved snapshot, or derive one from SQLite and save it
+        (:mod:`khub.index.snapshot`)."""
+        if self.generation == self._snap.generation:
             return
         with self._lock:
             generation = self.generation
-            if generation == self._loaded_generation:
+            if generation == self._snap.generation:
                 return  # another thread reloaded while this one waited for the lock
-            rows = self._db.execute("SELECT id, meta, embedding FROM passages ORDER BY rowid").fetchall()
-            ids, metas = [], []
-            dim = int(self._get("embedding_dim") or 0)
-            has = np.zeros(len(rows), dtype=bool)
-            matrix = np.zeros((len(rows), max(dim, 1)), dtype=np.float32)
-            for i, (pid, meta, emb) in enumerate(rows):
-                ids.append(pid)
-                metas.append(json.loads(meta))
-                if emb and dim:
-                    matrix[i] = np.frombuffer(emb, dtype=np.float32)
-                    has[i] = bool(matrix[i].any())  # an all-zero vector has no cosine: out of the dense leg
-            self._ids, self._matrix, self._has_vec = ids, matrix, has
-            self._dense = DenseIndex(matrix, has)
-            postings: dict[str, dict[str, list[int]]] = {f: {} for f in FILTER_FIELDS}
-            for row, m in enumerate(metas):
-                for f in FILTER_FIELDS:
-                    for v in field_values(m, f):
-                        postings[f].setdefault(v, []).append(row)
-            self._postings = {f: {v: np.asarray(rows, dtype=np.int64) for v, rows in d.items()}
-                              for f, d in postings.items()}
-            groups: dict[str, set[str]] = {}
-            for m in metas:
-                if m.get("translation_group"):
-                    groups.setdefault(m["translation_group"], set()).add(m.get("language") or "")
-            self._group_languages = groups
+            snap = snapshot.load(self._snapshots, generation)
+            if snap is None:
+                with snapshot.locked(self._snapshots):
+                    snap = snapshot.load(self._snapshots, generation)  # written while this one waited?
+                    if snap is None:
+                        snap = self._derive_snapshot()
+                        try:
+                            snapshot.save(snap, self._snapshots)
+                        except OSError as err:
+                            logger.warning("retrieval arrays of %s not saved (%s): serving them from memory",
+                                           self.data_dir, err)
+                        else:  # map the saved copy: shared with other processes, not held twice
+                            snap = snapshot.load(self._snapshots, snap.generation) or snap
+            self._snap = snap
+            self._dense = DenseIndex(snap.matrix, snap.has_vector, codes=snap.codes)
             self._bm25.reload()
-            self._loaded_generation = generation
+
+    def _derive_snapshot(self) -> snapshot.Snapshot:
+        """The retrieval arrays derived from SQLite, generation and rows read in one transaction."""
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")  # a read transaction: WAL gives it one consistent view
+        try:
+            generation = self.generation
+            dim = int(self._get("embedding_dim") or 0)
+            n = self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+            rows = self._db.execute("SELECT id, meta, embedding FROM passages ORDER BY rowid")
+            return snapshot.derive(generation, rows, n, dim)
+        finally:
+            self._db.commit()
+
+    def prepare_search(self) -> None:
+        """Derive and save the retrieval arrays of the current generation now (the end of an
+        ingest calls this), so the next process's first query maps them instead of deriving."""
+        self._refresh()
 
     def bm25_retrieval(self, query: str, language: str | None, filters: Filters | None = None, top_k: int = 10) -> list[Document]:
         """BM25 leg: passages ranked by BM25 (tantivy's, k1=1.2, b=0.75) on the analysed terms.
@@ -443,7 +449,7 @@ class EmbeddedDocumentStore:
             zeros are never returned: they have no cosine).
         """
         self._refresh()
-        if not self._ids or self._matrix.shape[1] != len(query_embedding):
+        if not self._snap.ids or self._snap.matrix.shape[1] != len(query_embedding):
             return []
         q = np.asarray(query_embedding, dtype=np.float32)
         if not q.any():  # an all-zero query has no cosine to anything
@@ -451,7 +457,7 @@ class EmbeddedDocumentStore:
         rows, scores = self._dense.search(q, top_k, self._filter_mask(filters))
         if not len(rows):
             return []
-        docs = self.get_documents([self._ids[i] for i in rows], with_embedding=False)
+        docs = self.get_documents([self._snap.ids[i] for i in rows], with_embedding=False)
         return [replace(d, score=float(score)) for d, score in zip(docs, scores)]
 
     def content_terms(self, query: str, language: str | None) -> list[str]:
@@ -490,7 +496,7 @@ class EmbeddedDocumentStore:
     def group_languages(self, groups: list[str]) -> dict[str, set[str]]:
         """For each translation group: the set of languages the store holds passages in."""
         self._refresh()
-        return {g: self._group_languages.get(g, set()) for g in groups}
+        return {g: self._snap.group_languages.get(g, set()) for g in groups}
 
     def _filter_mask(self, filters: Filters | None) -> np.ndarray:
         """Rows passing ``filters``, from the filter postings (all rows for no filters).
@@ -498,11 +504,11 @@ class EmbeddedDocumentStore:
         Raises:
             InvalidRequestError: an unknown filter field (:func:`khub.index.store.normalize_filters`).
         """
-        mask = np.ones(len(self._ids), dtype=bool)
+        mask = np.ones(len(self._snap.ids), dtype=bool)
         for field, values in normalize_filters(filters).items():
-            allowed = np.zeros(len(self._ids), dtype=bool)
+            allowed = np.zeros(len(self._snap.ids), dtype=bool)
             for v in values:
-                rows = self._postings[field].get(v)
+                rows = self._snap.postings[field].get(v)
                 if rows is not None:
                     allowed[rows] = True
             mask &= allowed
@@ -512,16 +518,16 @@ class EmbeddedDocumentStore:
         """Per translation group: its passages that pass ``filters``, in document order; read
         from the filter postings, so no scan."""
         self._refresh()
-        by_group = self._postings.get("translation_group", {})
+        by_group = self._snap.postings.get("translation_group", {})
         mask = self._filter_mask(filters)
         rows: dict[str, list[int]] = {}
         for g in dict.fromkeys(groups):
             found = by_group.get(g)
             if found is not None and mask[found].any():
                 rows[g] = sorted(int(r) for r in found[mask[found]])
-        docs = {d.id: d for d in self.get_documents([self._ids[r] for rs in rows.values() for r in rs],
+        docs = {d.id: d for d in self.get_documents([self._snap.ids[r] for rs in rows.values() for r in rs],
                                                     with_embedding=False)}
-        return {g: [docs[self._ids[r]] for r in rs if self._ids[r] in docs] for g, rs in rows.items()}
+        return {g: [docs[self._snap.ids[r]] for r in rs if self._snap.ids[r] in docs] for g, rs in rows.items()}
 
     def close(self) -> None:
         """Close the SQLite connection."""

@@ -137,6 +137,7 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
             store.reset()
         results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, prune,
                                 on_start, on_file)
+        store.prepare_search()
         write_report(Path(settings.data_dir), results)
         return results
     version = store.begin_reindex()

@@ -460,6 +460,9 @@ class OpenSearchDocumentStore:
     def _delete_ids(self, ids: list[str]) -> None:
         self._bulk([{"_op_type": "delete", "_index": self._passages, "_id": i} for i in ids], ignore=(404,))
 
+    def prepare_search(self) -> None:
+        """Nothing to build: OpenSearch indexes as it writes (each write path refreshes)."""
+
     def reset(self) -> int:
         """Remove every passage and document record and forget the embedding model (the passage
         index is deleted; the next write creates it with the new model's dimension)."""

@@ -278,6 +278,12 @@ class PassageStore(DocumentStore, Protocol):
         """Remove everything and forget the embedding model; returns documents removed."""
         ...
 
+    def prepare_search(self) -> None:
+        """Build what searching needs after writes, once (the end of an ingest calls it), so the
+        next process to search does not: the embedded store's retrieval arrays; nothing for a
+        search engine that indexes as it writes."""
+        ...
+
     def bm25_retrieval(self, query: str, language: str | None, filters: Filters | None = None,
                        top_k: int = 10) -> list[Document]:
         """BM25 leg with the coordination rule; ``meta["bm25_coverage"]`` set (:func:`coverage`)."""
