@@ -38,6 +38,7 @@ from haystack import Document
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
+from khub.index import snapshot
 from khub.index.store import (
     FILTER_FIELDS,
     Filters,
@@ -55,7 +56,6 @@ from khub.index.store import (
     minimum_should_match,
     normalize_filters,
 )
-from khub.index import snapshot
 from khub.index.vector_search import DenseIndex
 from khub.text.analysis import analyze
 
