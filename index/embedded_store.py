@@ -6,12 +6,16 @@ Layout of ``<data_dir>``::
                      documents (doc_id, path, content_hash, ...), kv (store facts)
     bm25/            tantivy index of the BM25 terms (derived data, rebuilt from SQLite
                      whenever its GENERATION file disagrees with SQLite's generation)
+    vectors/g<N>/    the retrieval arrays of generation N (ids, vectors, sign codes, filter
+                     postings), memory-mapped by every process (:mod:`khub.index.snapshot`;
+                     derived data, derived again from SQLite when missing)
 
 Why these parts (measured for issue #2 on 100k synthetic passages, 2 cores):
 Haystack's InMemoryDocumentStore needed 1.4 s per BM25 query and 2.1 s per vector
 query; tantivy answered BM25 queries in about 1 ms and an exact numpy dot product
-over 100k x 512 float32 vectors in about 6 ms. SQLite is the durable source of
-truth (atomic transactions), so a crash leaves either the old or the new state.
+over 100k x 512 float32 vectors in about 6 ms (binary codes with float32 re-scoring above
+100k: :mod:`khub.index.vector_search`). SQLite is the durable source of truth (atomic
+transactions), so a crash leaves either the old or the new state.
 
 The store implements :class:`khub.index.store.PassageStore` (Haystack's ``DocumentStore``
 protocol plus document records, the two retrieval legs and sentence vectors); what it
