@@ -33,6 +33,8 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -270,16 +272,45 @@ class EmbeddedDocumentStore:
 
     def _commit(self) -> None:
         """Bump the generation, commit SQLite, then apply the same changes to the BM25 index
-        (or rebuild it from SQLite when it is not at the previous generation)."""
+        (or rebuild it from SQLite when it is not at the previous generation). In a
+        :meth:`bulk_load` the changes are staged in its open BM25 writer instead."""
         before = self.generation
         self._set("generation", str(before + 1))
         self._db.commit()
-        if self._bm25.generation() == before:
+        if self._bm25.bulk:
+            self._bm25.stage(self._upserts, self._deletes)
+        elif self._bm25.generation() == before:
             self._bm25.apply(self._upserts, self._deletes, before + 1)
+            self._bm25.reload()
         else:
             self._rebuild_bm25()
+            self._bm25.reload()
         self._upserts, self._deletes = {}, set()
-        self._bm25.reload()
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Hold one BM25 writer for a run of writes and commit it once, when the run ends.
+
+        Each write is still its own SQLite transaction (durable when it returns); only the
+        derived BM25 index lags until the end. Committing tantivy per document was 70% of the
+        cost of writing 400 documents of 50 passages (8.5 of 12.0 s: its commit and segment
+        merges). A crash mid-run loses nothing: the BM25 index's GENERATION is then behind
+        SQLite's, and the next open rebuilds it from SQLite. Other processes searching meanwhile
+        see the BM25 index as it was before the run, with the texts of the moment.
+        Nested calls join the outer run.
+        """
+        with self._lock:
+            if self._bm25.bulk:
+                yield
+                return
+            if self._bm25.generation() != self.generation:
+                self._rebuild_bm25()
+            self._bm25.begin_bulk()
+            try:
+                yield
+            finally:
+                self._bm25.end_bulk(self.generation)
+                self._bm25.reload()
 
     def _rebuild_bm25(self) -> None:
         rows = self._db.execute("SELECT id, meta, bm25_terms FROM passages").fetchall()
@@ -546,6 +577,7 @@ class _BM25Index:
 
         self._t = tantivy
         self.path = path
+        self._bulk: Any = None
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("id", stored=True, tokenizer_name="raw")
         builder.add_text_field("terms", tokenizer_name="whitespace")
@@ -589,22 +621,47 @@ class _BM25Index:
         writer = self.index.writer(heap_size=64_000_000, num_threads=1)
         writer.delete_all_documents()
         for pid, meta, terms in rows:
-            writer.add_document(self._document(pid, meta, terms))
+            writer.add_document(self._document_of(pid, meta, terms))
         self._finish(writer, generation)
 
     def apply(self, upserts: dict[str, tuple[dict, str]], deletes: set[str], generation: int) -> None:
         """Apply one committed SQLite transaction: delete, then (re)add passages by id."""
         writer = self.index.writer(heap_size=64_000_000, num_threads=1)
-        for pid in list(deletes) + list(upserts):
-            writer.delete_documents("id", pid)
-        for pid, (meta, terms) in upserts.items():
-            writer.add_document(self._document(pid, meta, terms))
+        self._stage(writer, upserts, deletes)
         self._finish(writer, generation)
 
-    def _document(self, pid: str, meta: dict, terms: str):
+    @staticmethod
+    def _stage(writer, upserts: dict[str, tuple[dict, str]], deletes: set[str]) -> None:
+        for pid in list(deletes) + list(upserts):
+            writer.delete_documents("id", pid)  # also applies to documents added earlier in this writer
+        for pid, (meta, terms) in upserts.items():
+            writer.add_document(_BM25Index._document_of(pid, meta, terms))
+
+    @property
+    def bulk(self) -> bool:
+        """Whether a bulk writer is open (:meth:`EmbeddedDocumentStore.bulk_load`)."""
+        return self._bulk is not None
+
+    def begin_bulk(self) -> None:
+        """Open the writer that :meth:`stage` adds to until :meth:`end_bulk`."""
+        self._bulk = self.index.writer(heap_size=128_000_000, num_threads=1)
+
+    def stage(self, upserts: dict[str, tuple[dict, str]], deletes: set[str]) -> None:
+        """Add one committed SQLite transaction to the bulk writer (uncommitted)."""
+        self._stage(self._bulk, upserts, deletes)
+
+    def end_bulk(self, generation: int) -> None:
+        """Commit the bulk writer and record ``generation``."""
+        writer, self._bulk = self._bulk, None
+        self._finish(writer, generation)
+
+    @staticmethod
+    def _document_of(pid: str, meta: dict, terms: str):
+        import tantivy
+
         fields: dict[str, Any] = {"id": pid, "terms": terms}
         fields.update({f: field_values(meta, f) for f in FILTER_FIELDS})
-        return self._t.Document(**fields)
+        return tantivy.Document(**fields)
 
     def _finish(self, writer, generation: int) -> None:
         writer.commit()

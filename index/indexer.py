@@ -183,18 +183,19 @@ def _ingest_files(paths: list[Path], settings: Settings, store: Any, document_em
             _record(done, started, results, on_file)
     workers = ingest_workers(settings, len(todo))
     writer = _Writer(store, results, on_file)
-    if workers > 1:
-        _ingest_parallel(todo, settings, writer, workers)
-    else:
-        for path in todo:
-            started = time.perf_counter()
-            try:
-                prepared = prepare_file(path, settings, document_embedder, count, text_embedder)
-            except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
-                _record(_failure(path, err), started, results, on_file)
-                continue
-            writer.add(path, prepared, started)
-    writer.flush()
+    with store.bulk_load():  # the embedded store's BM25 index is committed once, at the end
+        if workers > 1:
+            _ingest_parallel(todo, settings, writer, workers)
+        else:
+            for path in todo:
+                started = time.perf_counter()
+                try:
+                    prepared = prepare_file(path, settings, document_embedder, count, text_embedder)
+                except Exception as err:  # noqa: BLE001 - one bad file must not stop the run
+                    _record(_failure(path, err), started, results, on_file)
+                    continue
+                writer.add(path, prepared, started)
+        writer.flush()
     order = {path_key(p): i for i, p in enumerate(files)}  # the report lists files in file order
     results.sort(key=lambda r: order.get(r.path, -1))
     if prune:

@@ -57,6 +57,7 @@ import base64
 import json
 import re
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
@@ -459,6 +460,10 @@ class OpenSearchDocumentStore:
 
     def _delete_ids(self, ids: list[str]) -> None:
         self._bulk([{"_op_type": "delete", "_index": self._passages, "_id": i} for i in ids], ignore=(404,))
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Nothing to defer: the ingest already batches its writes (:meth:`replace_documents`)."""
+        return nullcontext()
 
     def prepare_search(self) -> None:
         """Nothing to build: OpenSearch indexes as it writes (each write path refreshes)."""

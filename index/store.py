@@ -19,6 +19,7 @@ same passages for the same request and only *how* they compute it differs:
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, runtime_checkable
 
@@ -276,6 +277,11 @@ class PassageStore(DocumentStore, Protocol):
 
     def reset(self) -> int:
         """Remove everything and forget the embedding model; returns documents removed."""
+        ...
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context for a run of writes (an ingest): the writes are durable as they happen,
+        derived indexes may be brought up to date once, when it exits."""
         ...
 
     def prepare_search(self) -> None:

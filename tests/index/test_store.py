@@ -45,6 +45,43 @@ def test_bm25_index_rebuilt_when_out_of_step(tmp_path):
     assert [d.id for d in reopened.bm25_retrieval("carbon", "en")] == ["a"]
 
 
+def test_a_bulk_load_commits_bm25_once_and_replaces_within_it(tmp_path):
+    """Inside bulk_load every write is in SQLite at once; the BM25 index catches up when the run
+    ends, with a passage rewritten or deleted mid-run counted once, in its last version."""
+    store = EmbeddedDocumentStore(tmp_path)
+    store.write_documents([_doc("old", "rangeland restoration in the Sahel")])
+    with store.bulk_load():
+        store.replace_document("d1", "/d1", "h1", {}, [_doc("a", "soil organic carbon stocks"),
+                                                      _doc("b", "carbon in drylands soils")])
+        store.replace_document("d1", "/d1", "h2", {}, [_doc("a", "wind erosion and dust")])  # b goes
+        store.delete_documents(["old"])
+        assert store.count_documents() == 1
+    assert (tmp_path / "bm25" / "GENERATION").read_text() == str(store.generation)
+    assert store.bm25_retrieval("carbon", "en") == []
+    assert [d.id for d in store.bm25_retrieval("dust erosion", "en")] == ["a"]
+    assert store.bm25_retrieval("rangeland", "en") == []
+
+
+def test_a_crash_inside_a_bulk_load_loses_nothing(tmp_path):
+    """A process killed (os._exit) in the middle of a bulk load, its BM25 writer never
+    committed: the next process rebuilds the BM25 index from SQLite and finds every passage
+    whose write returned."""
+    script = textwrap.dedent(f"""
+        import os, sys; sys.path.insert(0, {str(ROOT)!r})
+        from haystack import Document
+        from khub.index.embedded_store import EmbeddedDocumentStore
+        s = EmbeddedDocumentStore({str(tmp_path)!r})
+        with s.bulk_load():
+            for i in range(30):
+                s.replace_document(f"d{{i}}", f"/d{{i}}", "h", {{}}, [Document(
+                    id=f"p{{i}}", content=f"gully erosion control number{{i}}", meta={{"doc_id": f"d{{i}}", "language": "en"}})])
+            os._exit(3)
+    """)
+    assert subprocess.run([sys.executable, "-c", script]).returncode == 3
+    reopened = EmbeddedDocumentStore(tmp_path)
+    assert reopened.count_documents() == 30
+    assert len(reopened.bm25_retrieval("gully erosion", "en", top_k=50)) == 30
+    assert [d.id for d in reopened.bm25_retrieval("number17", "en")] == ["p17"]
 
 
 def test_opensearch_bodies_match_the_embedded_contract():
