@@ -470,9 +470,11 @@ class EmbeddedDocumentStore:
         scores = dict(hits)
         ids = [pid for pid, _ in hits]
         marks = ",".join("?" * len(ids))
-        stored = dict(self._db.execute(f"SELECT id, bm25_terms FROM passages WHERE id IN ({marks})", ids).fetchall())
-        return [replace(d, score=scores[d.id], meta={**d.meta, "bm25_coverage": coverage(stored.get(d.id, ""), content)})
-                for d in self.get_documents(ids, with_embedding=False)]
+        rows = self._db.execute(f"SELECT id, content, meta, bm25_terms FROM passages WHERE id IN ({marks})", ids)
+        found = {pid: Document(id=pid, content=text, score=scores[pid],
+                               meta={**json.loads(meta), "bm25_coverage": coverage(terms, content)})
+                 for pid, text, meta, terms in rows}
+        return [found[pid] for pid in ids if pid in found]
 
     def embedding_retrieval(self, query_embedding: list[float], filters: Filters | None = None, top_k: int = 10) -> list[Document]:
         """Dense leg: cosine similarity (dot product of unit vectors), exact below 100k passages,
@@ -709,5 +711,5 @@ class _BM25Index:
             flt = t.Query.term_set_query(self.schema, field, values)
             clauses.append((t.Occur.Must, t.Query.const_score_query(flt, 0.0)))
         query = t.Query.boolean_query(clauses, minimum_number_should_match=None if content else 1)
-        result = searcher.search(query, top_k)
+        result = searcher.search(query, top_k, count=False)  # the total is never used
         return [(searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits], content or unique
