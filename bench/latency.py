@@ -190,9 +190,10 @@ def main() -> None:
         rng = random.Random(14)  # the queries do not depend on whether the store was reused
         queries = [(rng.choice(by_lang[lang])[:80], lang) for lang in (rng.choice(langs) for _ in range(args.queries))]
         results["first_query_new_process"] = probe_first_query(tmp, queries[0][0], cold=False)
-        results["first_query_new_process_cold_cache"] = probe_first_query(tmp, queries[1][0], cold=True)
 
         store = EmbeddedDocumentStore(tmp)
+        for q, lang in queries[:20]:  # the timings below are of a warm process
+            store.bm25_retrieval(q, lang, top_k=50)
         bm25, dense, filtered = [], [], []
         for q, lang in queries:
             t = time.perf_counter()
@@ -235,6 +236,8 @@ def main() -> None:
         t = time.perf_counter()
         embedder.embed(passages)
         results["use_embedding_passages_per_s"] = round(len(passages) / (time.perf_counter() - t), 1)
+        store.close()
+        results["first_query_new_process_cold_cache"] = probe_first_query(tmp, queries[1][0], cold=True)
 
     args.save.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
