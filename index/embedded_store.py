@@ -406,10 +406,12 @@ class EmbeddedDocumentStore:
             self._commit()
 
     # ------------------------------------------------------------- retrieval
-    def _refresh(self) -> None:
+    def _refresh(self, wait: bool = False) -> None:
         """Bring the retrieval arrays to the store's generation when a write (here or in another
         process) moved it: map its saved snapshot, or derive one from SQLite and save it
-        (:mod:`khub.index.snapshot`)."""
+        (:mod:`khub.index.snapshot`). While another process derives it (23 s at a million
+        passages), a store that already serves a generation keeps serving that one instead of
+        stalling its searches, unless ``wait``."""
         if self.generation == self._snap.generation:
             return
         with self._lock:
@@ -418,7 +420,9 @@ class EmbeddedDocumentStore:
                 return  # another thread reloaded while this one waited for the lock
             snap = snapshot.load(self._snapshots, generation)
             if snap is None:
-                with snapshot.locked(self._snapshots):
+                with snapshot.locked(self._snapshots, wait=wait or self._snap.generation < 0) as held:
+                    if not held:
+                        return  # being derived elsewhere: the previous generation meanwhile
                     snap = snapshot.load(self._snapshots, generation)  # written while this one waited?
                     if snap is None:
                         snap = self._derive_snapshot()
@@ -449,7 +453,7 @@ class EmbeddedDocumentStore:
     def prepare_search(self) -> None:
         """Derive and save the retrieval arrays of the current generation now (the end of an
         ingest calls this), so the next process's first query maps them instead of deriving."""
-        self._refresh()
+        self._refresh(wait=True)
 
     def bm25_retrieval(self, query: str, language: str | None, filters: Filters | None = None, top_k: int = 10) -> list[Document]:
         """BM25 leg: passages ranked by BM25 (tantivy's, k1=1.2, b=0.75) on the analysed terms.

@@ -161,13 +161,18 @@ def load(folder: Path, generation: int) -> Snapshot | None:
 
 
 @contextmanager
-def locked(folder: Path) -> Iterator[None]:
+def locked(folder: Path, wait: bool = True) -> Iterator[bool]:
     """Hold the exclusive lock on ``folder``'s snapshots, so one process derives and writes a
-    generation while the others wait, then map it."""
+    generation while the others wait, then map it. Yields whether the lock is held: with
+    ``wait=False`` and another process holding it, False at once."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{folder.name}.lock", "a+") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(guard, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(guard, fcntl.LOCK_UN)

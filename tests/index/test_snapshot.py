@@ -116,3 +116,20 @@ def test_binary_codes_are_saved_and_serve_the_same_search(tmp_path, passages):
     for q in _queries(passages):
         a, b = mapped.search(q, 10, everything), own.search(q, 10, everything)
         assert a[0].tolist() == b[0].tolist() and np.allclose(a[1], b[1])
+
+
+def test_searches_keep_the_served_generation_while_another_process_derives(tmp_path, passages):
+    """While the snapshot lock is held elsewhere (another worker deriving the new generation),
+    a store that already serves one answers from it at once; when the lock is free again, the
+    next search sees the write. A store with nothing to serve yet waits instead."""
+    store = EmbeddedDocumentStore(tmp_path)
+    store.write_documents(passages[:300])
+    last = passages[-1]
+    assert store.embedding_retrieval(last.embedding, top_k=1)[0].id != last.id
+    store.write_documents(passages[300:])
+    with snapshot.locked(tmp_path / "vectors") as held:  # a separate lock: as another process's
+        assert held
+        with snapshot.locked(tmp_path / "vectors", wait=False) as second:
+            assert not second  # flock: a second open file is refused, even in one process
+        assert store.embedding_retrieval(last.embedding, top_k=1)[0].id != last.id  # the old generation
+    assert store.embedding_retrieval(last.embedding, top_k=1)[0].id == last.id
