@@ -297,18 +297,22 @@ class EmbeddedDocumentStore:
         merges). A crash mid-run loses nothing: the BM25 index's GENERATION is then behind
         SQLite's, and the next open rebuilds it from SQLite. Other processes searching meanwhile
         see the BM25 index as it was before the run, with the texts of the moment.
-        Nested calls join the outer run.
+        Nested calls join the outer run. The store's lock is only held to open and commit the
+        writer, so searches in other threads go on meanwhile.
         """
         with self._lock:
-            if self._bm25.bulk:
-                yield
-                return
-            if self._bm25.generation() != self.generation:
-                self._rebuild_bm25()
-            self._bm25.begin_bulk()
-            try:
-                yield
-            finally:
+            joined = self._bm25.bulk
+            if not joined:
+                if self._bm25.generation() != self.generation:
+                    self._rebuild_bm25()
+                self._bm25.begin_bulk()
+        if joined:
+            yield
+            return
+        try:
+            yield
+        finally:
+            with self._lock:
                 self._bm25.end_bulk(self.generation)
                 self._bm25.reload()
 
