@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from khub.index.store import FILTER_FIELDS, field_values
+from khub.index.store import FILTER_FIELDS
 from khub.index.vector_search import EXACT_BELOW, sign_codes
 
 logger = logging.getLogger(__name__)
@@ -78,25 +78,47 @@ def derive(generation: int, rows: Iterable[tuple[str, str, bytes | None]], n: in
         exact_below: below this many rows no binary codes are derived (every search is exact).
     """
     ids: list[str] = []
-    has = np.zeros(n, dtype=bool)
     matrix = np.zeros((n, max(dim, 1)), dtype=np.float32)
+    blobs: list[bytes | None] = []  # the last <= 10,000 rows' vectors, converted together
     postings: dict[str, dict[str, list[int]]] = {f: {} for f in FILTER_FIELDS}
     groups: dict[str, set[str]] = {}
     for i, (pid, meta_json, emb) in enumerate(rows):
         ids.append(pid)
+        blobs.append(emb)
+        if len(blobs) == 10_000:
+            _fill(matrix, i + 1 - len(blobs), blobs, dim)
+            blobs = []
         meta = json.loads(meta_json)
-        if emb and dim:
-            matrix[i] = np.frombuffer(emb, dtype=np.float32)
-            has[i] = bool(matrix[i].any())  # an all-zero vector has no cosine: out of the dense leg
-        for f in FILTER_FIELDS:
-            for v in field_values(meta, f):
-                postings[f].setdefault(v, []).append(i)
+        for f in _FILTER_SET.intersection(meta):  # field_values, inlined: 12 fields x n rows
+            value = meta[f]
+            if isinstance(value, (list, tuple)):
+                for v in value:
+                    if v not in (None, ""):
+                        postings[f].setdefault(str(v), []).append(i)
+            elif value is not None and value != "":
+                postings[f].setdefault(str(value), []).append(i)
         if meta.get("translation_group"):
             groups.setdefault(meta["translation_group"], set()).add(meta.get("language") or "")
-    codes = sign_codes(matrix) if n >= exact_below and dim else None
+    _fill(matrix, len(ids) - len(blobs), blobs, dim)
+    has = matrix.any(axis=1) if dim else np.zeros(len(ids), dtype=bool)  # an all-zero vector has no cosine
+    codes = sign_codes(matrix) if len(ids) >= exact_below and dim else None
     return Snapshot(generation, ids, matrix, has, codes,
                     {f: {v: np.asarray(r, dtype=np.int32) for v, r in d.items()} for f, d in postings.items()},
                     groups)
+
+
+_FILTER_SET = frozenset(FILTER_FIELDS)
+
+
+def _fill(matrix: np.ndarray, start: int, blobs: list[bytes | None], dim: int) -> None:
+    """Write the float32 vectors of ``blobs`` into ``matrix`` from row ``start`` on, in one
+    conversion (row by row cost a third of the derivation); rows whose blob is missing or
+    of another size stay zero."""
+    size = dim * 4
+    rows = [j for j, b in enumerate(blobs) if b is not None and len(b) == size]
+    if dim and rows:
+        joined = b"".join(blobs[j] or b"" for j in rows)
+        matrix[start + np.asarray(rows)] = np.frombuffer(joined, dtype=np.float32).reshape(len(rows), dim)
 
 
 def save(snapshot: Snapshot, folder: Path) -> None:
