@@ -100,7 +100,7 @@ def derive(generation: int, rows: Iterable[tuple[str, str, bytes | None]], n: in
         if meta.get("translation_group"):
             groups.setdefault(meta["translation_group"], set()).add(meta.get("language") or "")
     _fill(matrix, len(ids) - len(blobs), blobs, dim)
-    has = matrix.any(axis=1) if dim else np.zeros(len(ids), dtype=bool)  # an all-zero vector has no cosine
+    has: np.ndarray = np.asarray(matrix.any(axis=1)) if dim else np.zeros(len(ids), dtype=bool)  # zero: no cosine
     codes = sign_codes(matrix) if len(ids) >= exact_below and dim else None
     return Snapshot(generation, ids, matrix, has, codes,
                     {f: {v: np.asarray(r, dtype=np.int32) for v, r in d.items()} for f, d in postings.items()},
