@@ -478,7 +478,8 @@ class EmbeddedDocumentStore:
         scores = dict(hits)
         ids = [pid for pid, _ in hits]
         marks = ",".join("?" * len(ids))
-        rows = self._db.execute(f"SELECT id, content, meta, bm25_terms FROM passages WHERE id IN ({marks})", ids)
+        rows = self._db.execute(f"SELECT id, content, meta, bm25_terms FROM passages WHERE id IN ({marks})",
+                                ids).fetchall()  # at once: the connection is shared by the server's threads
         found = {pid: Document(id=pid, content=text, score=scores[pid],
                                meta={**json.loads(meta), "bm25_coverage": coverage(terms, content)})
                  for pid, text, meta, terms in rows}

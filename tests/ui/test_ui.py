@@ -66,6 +66,7 @@ def open_page(browser, url: str, **context_options):
         # the page is served with a strict Content-Security-Policy: a violation is an error too
         page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
         page.goto(url)
+        page.wait_for_selector("body[data-ready]", state="attached")  # handlers attached, messages loaded
         yield page
         assert not errors, f"JavaScript errors on the page: {errors}"
     finally:

@@ -444,6 +444,7 @@ function closeReader() {
 // ------------------------------------------------------------------ actions
 /** Run the state's search (or question) and render results, facets and filters. */
 async function run(state, { push = false, focus = false } = {}) {
+  await catalogReady;  // a click before the messages arrived still shows translated text
   state.q = state.q.trim();
   if (!state.q) return;
   const seq = ++ui.seq;
@@ -561,9 +562,13 @@ function fillForm(state) {
   $("year-to").value = state.yearTo;
 }
 
+// The interface messages load while the handlers are attached: a click or Ctrl+Enter right
+// after the page loads is handled (run() waits for the messages), not lost.
+let catalogReady = Promise.resolve();
+
 document.addEventListener("DOMContentLoaded", async () => {
   fillLanguageOptions();
-  await loadCatalog(pickLanguage());
+  catalogReady = loadCatalog(pickLanguage());
   // wide screens show the options and facets; small screens fold them under the results
   const wide = window.matchMedia("(min-width: 50rem)").matches;
   $("facets-panel").open = wide;
@@ -624,8 +629,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       setStatus("");
     }
   });
+  await catalogReady;
   const state = readState();
   fillForm(state);
   if (state.q) run(state);
   else $("q").focus();
+  document.body.dataset.ready = "true";  // handlers attached, messages loaded
 });
