@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from khub.index.store import FILTER_FIELDS
+from khub.index.store import FILTER_FIELDS, field_values
 from khub.index.vector_search import EXACT_BELOW, sign_codes
 
 logger = logging.getLogger(__name__)
@@ -89,14 +89,9 @@ def derive(generation: int, rows: Iterable[tuple[str, str, bytes | None]], n: in
             _fill(matrix, i + 1 - len(blobs), blobs, dim)
             blobs = []
         meta = json.loads(meta_json)
-        for f in _FILTER_SET.intersection(meta):  # field_values, inlined: 12 fields x n rows
-            value = meta[f]
-            if isinstance(value, (list, tuple)):
-                for v in value:
-                    if v not in (None, ""):
-                        postings[f].setdefault(str(v), []).append(i)
-            elif value is not None and value != "":
-                postings[f].setdefault(str(value), []).append(i)
+        for f in _FILTER_SET.intersection(meta):  # only the filter fields this passage has
+            for v in field_values(meta, f):
+                postings[f].setdefault(v, []).append(i)
         if meta.get("translation_group"):
             groups.setdefault(meta["translation_group"], set()).add(meta.get("language") or "")
     _fill(matrix, len(ids) - len(blobs), blobs, dim)
