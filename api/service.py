@@ -15,6 +15,7 @@ from khub.api.brief import build_brief
 from khub.api.citation import format_citation
 from khub.api.relevance import has_evidence
 from khub.errors import InvalidRequestError
+from khub.identity import SOURCE_FIELD
 from khub.index.collapse import collapse_translations
 from khub.index.embedders import build_embedders, embed_batch
 from khub.index.highlight import highlight
@@ -280,11 +281,14 @@ class SearchService:
         }
 
     def original_file(self, passage_id: str) -> Path | None:
-        """The file a passage was ingested from, when it is still where the store recorded it
-        (its path relative to the server's working directory, or absolute); else None. Only
-        paths recorded by an ingest can be returned, never one taken from the request."""
+        """The file a passage was ingested from, when it is still where the store recorded it;
+        else None. Only the absolute path recorded by the ingest (its document record's
+        :data:`khub.identity.SOURCE_FIELD`) is served, never one taken from the request or
+        resolved against the server's working directory, and only while it still resolves to
+        itself (a file replaced by a symbolic link to elsewhere is not served)."""
         found = self.store.get_documents([passage_id], with_embedding=False)
-        return _original_path(found[0].meta) if found else None
+        record = self.store.document_record(found[0].meta.get("doc_id", "")) if found else None
+        return _original_path(record) if record else None
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
         """A stored passage with all its metadata, or None."""
@@ -318,6 +322,8 @@ class SearchService:
         layout (the data dir; ``khub stats`` prints it)."""
         info = store_stats(self.store)
         info.pop("data_dir", None)
+        for record in info["documents_list"]:  # the server's own filesystem layout stays private
+            record["meta"] = {k: v for k, v in record["meta"].items() if k != SOURCE_FIELD}
         return info
 
     def health(self) -> dict[str, Any]:
@@ -332,10 +338,14 @@ class SearchService:
         return self._health[1]
 
 
-def _original_path(meta: dict[str, Any]) -> Path | None:
-    """The file recorded in a passage's ``meta["path"]`` when it still exists, else None."""
-    path = Path(meta["path"]) if meta.get("path") else None
-    return path if path is not None and path.is_file() else None
+def _original_path(record: dict[str, Any]) -> Path | None:
+    """The file of a document record (its absolute :data:`khub.identity.SOURCE_FIELD`) when it
+    is still a regular file at that resolved path, else None."""
+    src = (record.get("meta") or {}).get(SOURCE_FIELD)
+    if not src or not Path(src).is_absolute():
+        return None
+    path = Path(src)
+    return path if path.resolve().as_posix() == src and path.is_file() else None
 
 
 def store_stats(store: Any) -> dict[str, Any]:

@@ -349,6 +349,19 @@ class EmbeddedDocumentStore:
         ids = [r[0] for r in self._db.execute("SELECT doc_id FROM documents ORDER BY path")]
         return [r for r in (self.document_record(i) for i in ids) if r is not None]
 
+    def update_record_meta(self, changes: dict[str, dict[str, Any]]) -> int:
+        """Merge ``{doc_id: {field: value}}`` into the document records' ``meta``, in one
+        transaction (passages and the generation are untouched). Returns records updated."""
+        with self._lock:
+            updated = []
+            for doc_id, fields in changes.items():
+                row = self._db.execute("SELECT meta FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+                if row is not None:
+                    updated.append((json.dumps({**json.loads(row[0] or "{}"), **fields}, ensure_ascii=False), doc_id))
+            self._db.executemany("UPDATE documents SET meta=? WHERE doc_id=?", updated)
+            self._db.commit()
+        return len(updated)
+
     def replace_document(self, doc_id: str, path: str, content_hash: str, meta: dict, passages: list[Document],
                          sentence_vectors: dict[str, np.ndarray] | None = None) -> int:
         """Store a document's passages as one unit: new passages are written, then its

@@ -22,11 +22,14 @@ from typing import Any, Callable
 import numpy as np
 from haystack import Document
 
+from khub.errors import KhubError
+from khub.identity import SOURCE_FIELD, is_under, source_key
 from khub.index.align import align_stored_editions
 from khub.index.embedders import build_embedders, embed_batch
 from khub.index.lock import ingest_lock
 from khub.index.store import DocumentWrite, EmbeddingMismatchError
 from khub.ingest.convert import ConversionError
+from khub.ingest.ocr import tesseract_languages
 from khub.ingest.pdf import PdfOptions
 from khub.ingest.pipeline import (
     MISSING,
@@ -66,6 +69,55 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
 
 
+class PruneRefusedError(KhubError):
+    """``--prune`` would delete documents whose file may still exist, or an unusual share of
+    a root's documents: nothing is pruned (and nothing ingested). The message says why and
+    what to run instead (``--dry-run`` to list, ``--yes`` to confirm)."""
+
+
+#: ``--prune`` asks for ``--yes`` before it removes more than this share of a root's documents.
+PRUNE_CONFIRM_SHARE = 0.5
+
+
+def plan_prune(roots: list[Path], store: Any, yes: bool = False) -> list[dict[str, Any]]:
+    """The document records ``--prune`` removes: those below one of ``roots`` (by their
+    resolved absolute path, :data:`khub.identity.SOURCE_FIELD`) whose file no longer exists.
+
+    Only the roots of this run are considered, whatever the working directory; a record
+    whose absolute path is not known (written by an older khub and not provable on open:
+    :func:`khub.identity.recover_source`) is never removed.
+
+    Raises:
+        PruneRefusedError: a root does not exist (a missing mount would otherwise look like
+            every file deleted), or, without ``yes``, more than :data:`PRUNE_CONFIRM_SHARE` of
+            the documents under a root would go.
+    """
+    gone = [r for r in roots if not r.exists()]
+    if gone:
+        raise PruneRefusedError(f"--prune: {gone[0]} does not exist (an unmounted or mistyped folder?); "
+                                "nothing was pruned or ingested")
+    keys = [source_key(r) for r in roots]
+    under = dict.fromkeys(keys, 0)
+    remove: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
+    for record in store.list_documents():
+        src = (record.get("meta") or {}).get(SOURCE_FIELD)
+        if not src:
+            continue
+        for key in keys:
+            if is_under(src, key):
+                under[key] += 1
+                if not Path(src).exists():
+                    remove[key].append(record)
+                break
+    for key, records in remove.items():
+        if not yes and records and len(records) > PRUNE_CONFIRM_SHARE * under[key]:
+            raise PruneRefusedError(
+                f"--prune would remove {len(records)} of the {under[key]} documents under {key}, whose files are "
+                "gone; nothing was pruned or ingested. List them with --prune --dry-run; remove them with "
+                "--prune --yes")
+    return list({r["doc_id"]: r for records in remove.values() for r in records}.values())
+
+
 def ingest_paths(
     paths: list[Path],
     settings: Settings,
@@ -79,6 +131,7 @@ def ingest_paths(
     wait: bool = False,
     lock: bool = True,
     keep_old: bool = False,
+    prune_yes: bool = False,
 ) -> list[FileResult]:
     """Ingest files and folders into ``store``.
 
@@ -90,7 +143,8 @@ def ingest_paths(
         text_embedder: the matching text embedder; when given, each passage's sentences are
             embedded too (for the dense leg's sentence-level re-scoring).
         prune: remove stored documents under the given folders whose file no longer exists
-            (reported as ``pruned``).
+            (reported as ``pruned``; :func:`plan_prune`).
+        prune_yes: let ``prune`` remove more than half of the documents under a root.
         reindex: re-embed and rewrite even unchanged files. When the store was built with
             another embedding model, it is emptied first and rebuilt from ``paths``.
         on_start: called once with the number of files found.
@@ -110,8 +164,10 @@ def ingest_paths(
     Raises:
         EmbeddingMismatchError: the store holds another model's vectors and ``reindex`` is off.
         IngestLockedError: another process is ingesting into the same data dir (and not ``wait``).
+        PruneRefusedError: ``prune`` refused (:func:`plan_prune`); nothing was written.
     """
-    args = (paths, settings, store, document_embedder, reindex, text_embedder, prune, on_start, on_file, keep_old)
+    args = (paths, settings, store, document_embedder, reindex, text_embedder, prune, on_start, on_file, keep_old,
+            prune_yes)
     if not lock:
         return _ingest_locked(*args)
     with ingest_lock(Path(settings.data_dir), wait=wait):
@@ -120,7 +176,8 @@ def ingest_paths(
 
 def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_embedder: Any, reindex: bool,
                    text_embedder: Any, prune: bool, on_start: Callable[[int], None] | None,
-                   on_file: Callable[[FileResult], None] | None, keep_old: bool = False) -> list[FileResult]:
+                   on_file: Callable[[FileResult], None] | None, keep_old: bool = False,
+                   prune_yes: bool = False) -> list[FileResult]:
     """:func:`ingest_paths` once the data dir's ingest lock is held. A store with
     ``begin_reindex`` (OpenSearch) rebuilds a new index version for ``reindex`` and swaps it in
     at the end; the old version keeps serving searches meanwhile, and stays live when a file
@@ -133,16 +190,17 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
             "run `khub ingest --reindex PATHS` to re-embed everything with the new model "
             "(or point KHUB_DATA_DIR at another folder)")
     if not (reindex and hasattr(store, "begin_reindex")):
+        plan = plan_prune(paths, store, prune_yes) if prune else None  # refuses before anything is written
         if mismatch:
             store.reset()
-        results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, prune,
+        results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, plan,
                                 on_start, on_file)
         store.prepare_search()
         write_report(Path(settings.data_dir), results)
         return results
     version = store.begin_reindex()
     try:
-        results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, False,
+        results = _ingest_files(paths, settings, store, document_embedder, reindex, text_embedder, None,
                                 on_start, on_file)
     except BaseException:
         store.abort_reindex()
@@ -160,9 +218,10 @@ def _ingest_locked(paths: list[Path], settings: Settings, store: Any, document_e
 
 
 def _ingest_files(paths: list[Path], settings: Settings, store: Any, document_embedder: Any, reindex: bool,
-                  text_embedder: Any, prune: bool, on_start: Callable[[int], None] | None,
+                  text_embedder: Any, prune: list[dict[str, Any]] | None, on_start: Callable[[int], None] | None,
                   on_file: Callable[[FileResult], None] | None) -> list[FileResult]:
-    """Discover, check, prepare and write the files of ``paths``; prune and align editions."""
+    """Discover, check, prepare and write the files of ``paths``; prune the records of
+    :func:`plan_prune` (``prune``) and align editions."""
     files, skipped = discover(paths, settings.ingest_ignore)
     named = {str(p) for p in paths}
     results = [FileResult(path=str(p), status="failed" if str(p) in named and reason == MISSING else "skipped",
@@ -199,7 +258,7 @@ def _ingest_files(paths: list[Path], settings: Settings, store: Any, document_em
     order = {path_key(p): i for i, p in enumerate(files)}  # the report lists files in file order
     results.sort(key=lambda r: order.get(r.path, -1))
     if prune:
-        results += _prune(paths, {path_key(p) for p in files}, store)
+        results += _prune(prune, store)
     if settings.align_editions:
         written = [r.path for r in results if r.status in ("indexed", "replaced")]
         for family, n in align_stored_editions(store, written).items():
@@ -292,9 +351,18 @@ def _check(path: Path, settings: Settings, store: Any, reindex: bool) -> FileRes
         return FileResult(key, "failed", reason=f"file too large ({size_mb:.1f} MB > {settings.max_file_mb:g} MB; "
                                                 "raise KHUB_MAX_FILE_MB to ingest it)")
     if record and record["content_hash"] == content_hash(path) and not reindex:
+        if _can_complete(record, settings):
+            return None  # read with a capability missing then (OCR), which is there now
         return FileResult(key, "unchanged", passages=record["n_passages"],
                           language=record["meta"].get("language"), source=record["meta"].get("source"))
     return None
+
+
+def _can_complete(record: dict[str, Any], settings: Settings) -> bool:
+    """Whether a stored document left pages out for a capability this ingest has: a PDF read
+    while Tesseract was missing (or OCR off) is read again once OCR works."""
+    partial = (record.get("meta") or {}).get("partial") or []
+    return "ocr" in partial and settings.ocr != "off" and bool(tesseract_languages())
 
 
 def _write(path: Path, prepared: Prepared, store: Any) -> FileResult:
@@ -311,7 +379,9 @@ def _write(path: Path, prepared: Prepared, store: Any) -> FileResult:
 
 def _unit(prepared: Prepared) -> DocumentWrite:
     doc = prepared.doc
-    meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None}
+    meta = {**doc.meta, "pages": len(doc.pages) if doc.paged else None, SOURCE_FIELD: doc.source or None}
+    if doc.missing:
+        meta["partial"] = list(doc.missing)
     return DocumentWrite(doc.doc_id, doc.path, doc.content_hash, meta, prepared.passages, prepared.sentence_vectors)
 
 
@@ -476,16 +546,15 @@ def _record(result: FileResult, started: float, results: list[FileResult],
         on_file(result)
 
 
-def _prune(roots: list[Path], present: set[str], store: Any) -> list[FileResult]:
-    """Delete stored documents below ``roots`` whose file was not found in this run."""
-    prefixes = [path_key(r) for r in roots if r.is_dir() or not r.exists()]
+def _prune(records: list[dict[str, Any]], store: Any) -> list[FileResult]:
+    """Delete the documents of :func:`plan_prune` whose file is still gone now."""
     out = []
-    for record in store.list_documents():
-        key = record["path"]
-        below = any(key == p or key.startswith(p.rstrip("/") + "/") for p in prefixes)
-        if below and key not in present and not Path(key).exists():
-            store.delete_document(record["doc_id"])
-            out.append(FileResult(key, "pruned", passages=record["n_passages"], reason="source file no longer exists"))
+    for record in records:
+        if Path(record["meta"][SOURCE_FIELD]).exists():
+            continue  # back while this run ingested
+        store.delete_document(record["doc_id"])
+        out.append(FileResult(record["path"], "pruned", passages=record["n_passages"],
+                              reason="source file no longer exists"))
     return out
 
 

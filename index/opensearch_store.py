@@ -552,6 +552,28 @@ class OpenSearchDocumentStore:
         records = [h["_source"] for h in self._scan(index=self._documents)]
         return sorted(records, key=lambda r: r.get("path") or "")
 
+    def update_record_meta(self, changes: dict[str, dict[str, Any]]) -> int:
+        """Merge ``{doc_id: {field: value}}`` into the document records' ``meta`` (one bulk
+        request of ``update`` actions carrying each record's whole merged ``meta``).
+
+        Raises:
+            StoreWriteError: OpenSearch refused some updates.
+        """
+        actions = []
+        for doc_id, fields in changes.items():
+            record = self.document_record(doc_id)
+            if record is not None:
+                actions.append({"_op_type": "update", "_index": self._documents, "_id": doc_id,
+                                "doc": {"meta": json.loads(json.dumps({**(record.get("meta") or {}), **fields},
+                                                                      default=str))}})
+        if not actions:
+            return 0
+        failures = bulk_failures(self._send(actions))
+        if failures:
+            raise StoreWriteError(f"{len(failures)} document records not updated: {failures[0]}")
+        self._call(self.client.indices.refresh, index=self._documents)
+        return len(actions)
+
     def _passage_ids(self, doc_id: str) -> list[str]:
         return [h["_id"] for h in self._scan({"term": {"doc_id": doc_id}}, source=False)]
 

@@ -275,6 +275,11 @@ class PassageStore(DocumentStore, Protocol):
         """Every document record, ordered by path."""
         ...
 
+    def update_record_meta(self, changes: dict[str, dict[str, Any]]) -> int:
+        """Merge ``{doc_id: {field: value}}`` into document records' ``meta`` (passages are
+        untouched); returns how many records were updated (unknown ids are skipped)."""
+        ...
+
     def reset(self) -> int:
         """Remove everything and forget the embedding model; returns documents removed."""
         ...
@@ -329,3 +334,27 @@ class PassageStore(DocumentStore, Protocol):
         """Release connections."""
         ...
 
+
+
+def migrate_sources(store: Any, bases: list[Any]) -> int:
+    """Give every document record written without its absolute path (older khub versions,
+    which kept only the working-directory-relative ``path``) the path it can be proved to
+    have (:func:`khub.identity.recover_source`), so ``--prune`` and ``/original`` do not
+    depend on the working directory. Records it cannot prove are left as they are (and are
+    never pruned). Returns how many records were updated.
+
+    Args:
+        store: a :class:`PassageStore`.
+        bases: candidate working directories of the ingests that wrote the store
+            (:func:`khub.identity.candidate_bases`).
+    """
+    from khub.identity import SOURCE_FIELD, recover_source
+
+    changes = {}
+    for record in store.list_documents():
+        if (record.get("meta") or {}).get(SOURCE_FIELD):
+            continue
+        found = recover_source(record["doc_id"], record.get("path"), bases)
+        if found:
+            changes[record["doc_id"]] = {SOURCE_FIELD: found}
+    return store.update_record_meta(changes) if changes else 0

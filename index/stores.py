@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from khub.index.store import PassageStore
+from pathlib import Path
+
+from khub.identity import candidate_bases
+from khub.index.store import PassageStore, migrate_sources
 from khub.settings import Settings
 
 
 def open_store(settings: Settings) -> PassageStore:
     """The configured store: :class:`khub.index.embedded_store.EmbeddedDocumentStore` under
     ``settings.data_dir`` (default) or :class:`khub.index.opensearch_store.OpenSearchDocumentStore`
-    at ``settings.opensearch_url``, index ``settings.opensearch_index``.
+    at ``settings.opensearch_url``, index ``settings.opensearch_index``. Document records of
+    older versions get their absolute path here (:func:`khub.index.store.migrate_sources`).
 
     Raises:
         ValueError: ``store=opensearch`` without ``KHUB_OPENSEARCH_URL``.
@@ -19,7 +23,9 @@ def open_store(settings: Settings) -> PassageStore:
     if settings.store == "embedded":
         from khub.index.embedded_store import EmbeddedDocumentStore
 
-        return EmbeddedDocumentStore(settings.data_dir, embedding_model=settings.embedding_model)
+        embedded = EmbeddedDocumentStore(settings.data_dir, embedding_model=settings.embedding_model)
+        migrate_sources(embedded, candidate_bases(Path(settings.data_dir)))
+        return embedded
     if not settings.opensearch_url:
         raise ValueError("KHUB_STORE=opensearch needs KHUB_OPENSEARCH_URL (e.g. http://localhost:9200)")
     try:
@@ -27,6 +33,8 @@ def open_store(settings: Settings) -> PassageStore:
         from khub.index.opensearch_store import OpenSearchDocumentStore
     except ImportError as err:
         raise ImportError("KHUB_STORE=opensearch needs the opensearch extra: pip install -e '.[opensearch]'") from err
-    return OpenSearchDocumentStore(settings.opensearch_url, settings.opensearch_index,
-                                   embedding_model=settings.embedding_model,
-                                   options=OpenSearchOptions.from_settings(settings))
+    store = OpenSearchDocumentStore(settings.opensearch_url, settings.opensearch_index,
+                                    embedding_model=settings.embedding_model,
+                                    options=OpenSearchOptions.from_settings(settings))
+    migrate_sources(store, candidate_bases(Path(settings.data_dir)))
+    return store

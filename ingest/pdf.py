@@ -63,12 +63,16 @@ class PdfText:
         text_layer: the text layer as extracted (before OCR), for page labels.
         ocr: 1-based numbers of the pages whose text comes from OCR.
         notes: what the reader of the ingest report should know (pages garbled, not read).
+        missing: capabilities whose absence left pages out: ``["ocr"]`` when pages that
+            need OCR were not read because Tesseract is not installed or OCR is off (a later
+            ingest with OCR reads the file again: :func:`khub.index.indexer` checks it).
     """
 
     pages: list[str]
     text_layer: list[str]
     ocr: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
 
 def pdfium_pages(path: Path) -> list[str]:
@@ -229,6 +233,8 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
                "tesseract is not installed (Debian: tesseract-ocr and tesseract-ocr-<lang>)"
                if not tesseract_languages() else "OCR failed on them")
         kind = "no text layer" if no_text_layer else "garbled text layer"
+        if options.ocr == "off" or not tesseract_languages():
+            result.missing.append("ocr")
         result.notes.append(f"pages {page_ranges(missing)} need OCR ({kind}; {why}); not indexed")
     if not any(p.strip() for p in result.pages):
         if done:

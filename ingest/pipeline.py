@@ -1,7 +1,7 @@
 """The ingestion pipeline: discover files, load one document, cut it into passages.
 
-A document's id is derived from its path (relative to the working directory
-when it lies below it), so a re-ingest of the same file maps to the same id;
+A document's id is derived from its file's resolved absolute path (:mod:`khub.identity`),
+so a re-ingest of the same file, from any working directory, maps to the same id;
 its ``content_hash`` (SHA-256 of the file bytes) tells whether it changed.
 Passage ids are ``<doc_id>:<position>``.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from haystack import Document
 
+from khub.identity import document_id, is_under, key_id, source_key
 from khub.ingest.chunk import chunk_pages
 from khub.ingest.clean import clean_pages, page_labels
 from khub.ingest.convert import SUPPORTED_SUFFIXES, ConversionError, read_pages
@@ -57,6 +58,11 @@ class SourceDocument:
     ocr_pages: set[int] = field(default_factory=set)
     #: What the ingest report should say about the file (pages that need OCR, ...).
     notes: list[str] = field(default_factory=list)
+    #: The file's identity, its resolved absolute path (:func:`khub.identity.source_key`).
+    source: str = ""
+    #: Capabilities this read lacked ("ocr": pages left out because Tesseract is missing); a
+    #: later ingest reads the file again once they exist (:attr:`khub.ingest.pdf.PdfText.missing`).
+    missing: list[str] = field(default_factory=list)
 
 
 def path_key(path: Path) -> str:
@@ -70,22 +76,10 @@ def path_key(path: Path) -> str:
         return resolved.as_posix()
 
 
-def source_key(path: Path) -> str:
-    """A file's identity: its absolute path with symbolic links resolved (POSIX form). The
-    same file ingested from another working directory, or through ``./`` or a symlink, is
-    the same document."""
-    return path.resolve().as_posix()
-
-
-def document_id(path: Path) -> str:
-    """A 16-hex-digit id of the file's :func:`source_key` (SHA-1)."""
-    return hashlib.sha1(source_key(path).encode("utf-8")).hexdigest()[:16]
-
-
 def legacy_document_id(path: Path) -> str:
     """The id earlier versions gave the file (from :func:`path_key`, which depends on the
     working directory); an ingest replaces a document stored under it."""
-    return hashlib.sha1(path_key(path).encode("utf-8")).hexdigest()[:16]
+    return key_id(path_key(path))
 
 
 #: The reason given for a named path that does not exist.
@@ -103,14 +97,17 @@ def _special_kind(st_mode: int) -> str | None:
 def discover(paths: list[Path], ignore: list[str] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Expand files and folders into the files to ingest, sorted.
 
-    Folders are walked recursively, following symbolic links to folders once (a link back
-    to a folder already walked is a loop and is reported, not followed).
+    Folders are walked recursively. A symbolic link is followed only when its target lies
+    inside the folder given (its resolved path): a link that leaves it (``data -> /srv``,
+    ``up -> ..``) is reported and not followed, so nothing outside the named folders is
+    indexed or later served; a link back to a folder already walked is a loop, reported too.
 
     Returns:
         (files, skipped): ``skipped`` pairs a path with the reason it is not ingested: a
         path that does not exist, an unsupported file type, a FIFO, socket or device, a
-        broken symbolic link, a symlink loop, a folder that cannot be read. Names matching
-        an ``ignore`` glob (README*, hidden files, ...) are left out silently.
+        broken symbolic link, a symbolic link leaving the folder, a symlink loop, a folder
+        that cannot be read. Names matching an ``ignore`` glob (README*, hidden files, ...)
+        are left out silently.
     """
     ignore = ignore or []
     files: list[Path] = []
@@ -144,6 +141,14 @@ def discover(paths: list[Path], ignore: list[str] | None = None) -> tuple[list[P
             consider(root)
             continue
         seen: set[tuple[int, int]] = set()
+        inside = source_key(root)
+
+        def leaves(p: Path) -> bool:
+            """A symbolic link whose target is outside the folder given: reported, not followed."""
+            if not p.is_symlink() or not p.exists() or is_under(source_key(p), inside):
+                return False
+            skipped.append((p, f"symbolic link to {source_key(p)}, outside {inside} (not followed)"))
+            return True
 
         def unreadable(err: OSError) -> None:
             skipped.append((Path(err.filename), f"folder cannot be read: {err.strerror or err}"))
@@ -156,9 +161,9 @@ def discover(paths: list[Path], ignore: list[str] | None = None) -> tuple[list[P
                 dirnames[:] = []
                 continue
             seen.add((st.st_dev, st.st_ino))
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not leaves(here / d))
             for name in sorted(filenames):
-                if not ignored(name):
+                if not ignored(name) and not leaves(here / name):
                     consider(here / name)
     return sorted(set(files)), skipped
 
@@ -243,23 +248,48 @@ def publication_metadata(path: Path, pages: list[str]) -> dict:
     return {"title": clip(title, TITLE_CHARS) if title else None, "year": year}
 
 
+#: How many times a file that changes while it is read is read again before it is reported.
+READ_ATTEMPTS = 3
+
+
 def load_document(path: Path, pdf: PdfOptions = PdfOptions()) -> SourceDocument:
-    """Read, clean and describe one file.
+    """Read, clean and describe one file, with the content hash of the bytes that were read.
+
+    The hash is taken before the conversion and checked after it: a file that changed while
+    it was read (a copy still being written, an editor saving) is read again, up to
+    :data:`READ_ATTEMPTS` times, so its passages and its hash always describe the same bytes.
 
     Args:
         path: the file.
         pdf: how a PDF is read (extractor, OCR: :class:`khub.ingest.pdf.PdfOptions`).
 
     Raises:
-        ConversionError: the file cannot be converted (reason in the message).
+        ConversionError: the file cannot be converted, or it kept changing while it was read
+            (reason in the message).
     """
+    for _ in range(READ_ATTEMPTS):
+        before = content_hash(path)
+        doc = _load_once(path, pdf)
+        if content_hash(path) == before:
+            doc.content_hash = before
+            doc.source = source_key(path)
+            return doc
+        logger.info("%s changed while it was read; reading it again", path)
+    raise ConversionError(path, f"the file changed while it was read ({READ_ATTEMPTS} times); "
+                                "ingest it again once it is no longer being written")
+
+
+def _load_once(path: Path, pdf: PdfOptions) -> SourceDocument:
+    """One read of :func:`load_document` (its ``content_hash`` is set by the caller)."""
     if path.suffix.lower() == ".json":
         return _load_wocat(path)
     ocr: set[int] = set()
     notes: list[str] = []
+    missing: list[str] = []
     if path.suffix.lower() == ".pdf":
         read = read_pdf(path, pdf)
         pages, paged, ocr, notes, text_layer = read.pages, True, read.ocr, read.notes, read.text_layer
+        missing = read.missing
     else:
         pages, paged = read_pages(path)
         text_layer = pages
@@ -293,13 +323,14 @@ def load_document(path: Path, pdf: PdfOptions = PdfOptions()) -> SourceDocument:
     return SourceDocument(
         doc_id=document_id(path),
         path=path_key(path),
-        content_hash=content_hash(path),
+        content_hash="",
         pages=cleaned,
         paged=paged,
         meta=meta,
         page_labels=labels,
         ocr_pages=ocr,
         notes=notes,
+        missing=missing,
     )
 
 
@@ -307,7 +338,7 @@ def _load_wocat(path: Path) -> SourceDocument:
     """A saved QCAT record (:mod:`khub.ingest.wocat`) as one document."""
     text, meta = load_record_file(path)
     meta = {**meta, "symbol": None, "language": detect_language(text[:5000]) or "en", "path": path_key(path)}
-    return SourceDocument(doc_id=document_id(path), path=path_key(path), content_hash=file_hash(path),
+    return SourceDocument(doc_id=document_id(path), path=path_key(path), content_hash="",
                           pages=[text], paged=False, meta=meta)
 
 

@@ -96,7 +96,11 @@ def ingest(
     reindex: bool = typer.Option(False, "--reindex", help="re-embed and rewrite unchanged files too (OpenSearch: "
                                  "into a new index version, swapped in when done, while the old one serves)"),
     keep_old: bool = typer.Option(False, "--keep-old", help="OpenSearch --reindex: keep the previous index version"),
-    prune: bool = typer.Option(False, "--prune", help="remove stored documents whose file has disappeared"),
+    prune: bool = typer.Option(False, "--prune", help="remove stored documents under PATHS whose file has "
+                               "disappeared (refused when a path is missing)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="with --prune: list what would be removed; change nothing"),
+    yes: bool = typer.Option(False, "--yes", help="with --prune: allow removing more than half of the documents "
+                             "under a path"),
     api_url: Optional[str] = typer.Option(None, "--api-url", help="QCAT API v2 root (default $KHUB_QCAT_API_URL)"),
     token: Optional[str] = typer.Option(None, "--token", help="QCAT API token (default $KHUB_QCAT_TOKEN)"),
     since: Optional[str] = typer.Option(None, "--since", help="QCAT: only records updated on/after this ISO date"),
@@ -118,7 +122,7 @@ def ingest(
     if [str(p) for p in paths] == ["wocat"] and not Path("wocat").exists():
         paths = [_harvest_wocat(_settings(), api_url, token, since, quiet=as_json)]
     from khub.index.embedders import build_embedders
-    from khub.index.indexer import REPORT_NAME, ingest_paths
+    from khub.index.indexer import REPORT_NAME, PruneRefusedError, ingest_paths, plan_prune
     from khub.index.lock import IngestLockedError, ingest_lock
     from khub.index.store import EmbeddingMismatchError
 
@@ -130,6 +134,23 @@ def ingest(
         except IngestLockedError as err:
             console.print(f"[red]{escape(str(err))}[/red]")
             raise typer.Exit(2) from err
+        if dry_run:
+            if not prune:
+                console.print("[red]--dry-run needs --prune (it lists what --prune would remove)[/red]")
+                raise typer.Exit(2)
+            store = _open_store(settings, check_model=False)
+            try:
+                doomed = plan_prune(paths, store, yes=True)
+            except PruneRefusedError as err:
+                console.print(f"[red]{escape(str(err))}[/red]")
+                raise typer.Exit(2) from err
+            if as_json:
+                _print_json({"would_prune": [{"path": r["path"], "passages": r["n_passages"]} for r in doomed]})
+            else:
+                for r in doomed:
+                    out.print(f"would prune {escape(r['path'])} ({r['n_passages']} passages)")
+                console.print(f"--dry-run: {len(doomed)} document(s) would be pruned; nothing was changed")
+            raise typer.Exit(0)
         with console.status(f"opening store at {where} and model {settings.embedding_model}…"):
             store = _open_store(settings, check_model=False)  # ingest handles a model change (--reindex)
             text_embedder, doc_embedder = build_embedders(settings)
@@ -151,8 +172,8 @@ def ingest(
             try:
                 results = ingest_paths(paths, settings, store, doc_embedder, reindex=reindex, prune=prune,
                                        on_start=on_start, on_file=on_file, text_embedder=text_embedder, lock=False,
-                                       keep_old=keep_old)
-            except EmbeddingMismatchError as err:
+                                       keep_old=keep_old, prune_yes=yes)
+            except (EmbeddingMismatchError, PruneRefusedError) as err:
                 progress.stop()
                 console.print(f"[red]{escape(str(err))}[/red]")
                 raise typer.Exit(2) from err
