@@ -2,6 +2,8 @@
 
 * Request validation (pydantic) and :class:`khub.errors.InvalidRequestError` -> 422 with a
   ``message`` naming the field.
+* A damaged store (``sqlite3.DatabaseError``: a corrupted page or header) -> 503 naming the
+  file; ``/health`` then answers ``degraded`` with the same message.
 * Any other exception -> 500 ``{"message": "internal error", "request_id": ...}``; the
   traceback is logged with the same request id, and never sent to the client.
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from typing import Any, Sequence
 
 from fastapi import FastAPI, Request
@@ -66,6 +69,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidRequestError)
     async def invalid_request(_: Request, exc: InvalidRequestError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"message": str(exc)})
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def damaged_store(request: Request, exc: sqlite3.DatabaseError) -> JSONResponse:
+        rid = request_id(request)
+        message = request.app.state.service.report_damage(exc)
+        log.error("request %s %s %s: %s", rid, request.method, request.url.path, message)
+        return JSONResponse(status_code=503, content={"message": message, "request_id": rid},
+                            headers={"X-Request-ID": rid})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -237,9 +237,11 @@ class TranslationsResponse(_Open):
 
 
 class HealthResponse(_Open):
-    """``GET /health``."""
+    """``GET /health``: ``status`` is ``ok``, or ``degraded`` with the ``problems`` found
+    (each naming the damaged file or index; :meth:`khub.index.store.PassageStore.check`)."""
 
     status: str
     passages: int
     documents: int
     embedding_model: str | None
+    problems: list[str] = []

@@ -65,6 +65,8 @@ class SearchService:
                 f"{settings.embedding_model!r}: run `khub ingest --reindex PATHS` to re-embed with the new model")
         self.text_embedder, self.document_embedder = embedders or build_embedders(settings)
         self._health: tuple[float, dict[str, Any]] | None = None
+        #: The last damage a request ran into (:meth:`report_damage`), shown by :meth:`health`.
+        self.damage: str | None = None
         #: One retrieval SuperComponent per mode (:func:`khub.index.retrieval.build_retrieval`).
         self.retrieval = {mode: build_retrieval(self.store, settings, mode) for mode in MODES}
 
@@ -327,15 +329,37 @@ class SearchService:
         return info
 
     def health(self) -> dict[str, Any]:
-        """What ``GET /health`` returns: ``{"status": "ok", "passages", "documents",
-        "embedding_model"}``. The store counts are read at most every :data:`HEALTH_TTL`
-        seconds, so a probe costs microseconds under any load and never waits for retrieval."""
+        """What ``GET /health`` returns: ``{"status": "ok" | "degraded", "passages", "documents",
+        "embedding_model", "problems"}``. ``degraded`` when the store's check finds its parts
+        disagreeing (:meth:`PassageStore.check`) or a request met a damaged store
+        (:meth:`report_damage`). Read at most every :data:`HEALTH_TTL` seconds, so a probe costs
+        microseconds under any load and never waits for retrieval."""
         now = time.monotonic()
         if self._health is None or now - self._health[0] > HEALTH_TTL:
-            info = self.store.info()
-            self._health = (now, {"status": "ok", "passages": info["passages"], "documents": info["documents"],
-                                  "embedding_model": info["embedding_model"]})
+            try:
+                info = self.store.info()
+                problems = self.store.check()
+            except Exception as err:  # noqa: BLE001 - a store that cannot even count is degraded, not down
+                info, problems = {"passages": 0, "documents": 0, "embedding_model": None}, [damage_message(self, err)]
+            problems += [self.damage] if self.damage and self.damage not in problems else []
+            self._health = (now, {"status": "degraded" if problems else "ok", "passages": info["passages"],
+                                  "documents": info["documents"], "embedding_model": info["embedding_model"],
+                                  "problems": problems})
         return self._health[1]
+
+    def report_damage(self, err: Exception) -> str:
+        """Record that a request met a damaged store (a ``sqlite3.DatabaseError``); returns the
+        message for the client, which names the file and the command that checks it."""
+        self.damage = damage_message(self, err)
+        self._health = None
+        return self.damage
+
+
+def damage_message(service: "SearchService", err: Exception) -> str:
+    """One line for a damaged store: which file, what SQLite said, what to run."""
+    where = (f"{service.settings.data_dir}/khub.sqlite" if service.settings.store == "embedded"
+             else service.settings.opensearch_url)
+    return f"store damaged: {where}: {err} (run `khub stats --check`)"
 
 
 def _original_path(record: dict[str, Any]) -> Path | None:

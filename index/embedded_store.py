@@ -108,7 +108,14 @@ class EmbeddedDocumentStore:
         self._upserts: dict[str, tuple[dict, str]] = {}
         self._deletes: set[str] = set()
         self._bm25 = _BM25Index(self.data_dir / "bm25")
-        if self._bm25.generation() != self.generation:  # first open, or a crash between commits
+        stale = self._bm25.generation() != self.generation  # first open, or a crash between commits
+        if not stale and self._bm25.num_docs() != self.count_documents():
+            # at SQLite's generation but not holding its passages: files of the index lost (a
+            # missing meta.json opens as a new, empty index) or damaged
+            logger.warning("BM25 index of %s holds %d passages, SQLite %d: rebuilding it from SQLite",
+                           self.data_dir, self._bm25.num_docs(), self.count_documents())
+            stale = True
+        if stale:
             try:
                 self._rebuild_bm25()
             except ValueError as err:
@@ -436,6 +443,10 @@ class EmbeddedDocumentStore:
             if generation == self._snap.generation:
                 return  # another thread reloaded while this one waited for the lock
             snap = snapshot.load(self._snapshots, generation)
+            if snap is not None and len(snap.ids) != self.count_documents():
+                logger.warning("retrieval arrays of %s (generation %d) hold %d passages, SQLite %d: deriving them "
+                               "again", self.data_dir, generation, len(snap.ids), self.count_documents())
+                snap = None
             if snap is None:
                 with snapshot.locked(self._snapshots, wait=wait or self._snap.generation < 0) as held:
                     if not held:
@@ -588,6 +599,30 @@ class EmbeddedDocumentStore:
                                                     with_embedding=False)}
         return {g: [docs[self._snap.ids[r]] for r in rs if self._snap.ids[r] in docs] for g, rs in rows.items()}
 
+    def check(self, full: bool = False) -> list[str]:
+        """Problems of the store, ``[]`` when it is sound: the BM25 index and the retrieval
+        arrays of the current generation must hold SQLite's passages; with ``full``, SQLite's
+        ``PRAGMA quick_check`` also reads every page (seconds per GB; sqlite.org/pragma.html).
+        Each problem is one line naming the file."""
+        problems = []
+        db = self.data_dir / "khub.sqlite"
+        if full:
+            try:
+                found = [r[0] for r in self._db.execute("PRAGMA quick_check").fetchall()]
+            except sqlite3.DatabaseError as err:
+                found = [str(err)]
+            if found != ["ok"]:
+                problems.append(f"{db}: quick_check: {'; '.join(found[:5])}")
+        try:
+            n = self.count_documents()
+        except sqlite3.DatabaseError as err:
+            return [*problems, f"{db}: {err}"]
+        if self._bm25.generation() == self.generation and self._bm25.num_docs() != n:
+            problems.append(f"{self.data_dir / 'bm25'}: holds {self._bm25.num_docs()} passages, SQLite {n}")
+        if self._snap.generation == self.generation and len(self._snap.ids) != n:
+            problems.append(f"{self._snapshots}: holds {len(self._snap.ids)} passages, SQLite {n}")
+        return problems
+
     def close(self) -> None:
         """Close the SQLite connection."""
         self._db.close()
@@ -696,6 +731,11 @@ class _BM25Index:
 
     def reload(self) -> None:
         self.index.reload()
+
+    def num_docs(self) -> int:
+        """Passages in the committed index."""
+        self.index.reload()
+        return self.index.searcher().num_docs
 
     def content_terms(self, terms: list[str]) -> list[str]:
         """Unique terms found in at most 20% of the indexed passages (:func:`khub.index.store.content_terms`)."""

@@ -827,6 +827,17 @@ class OpenSearchDocumentStore:
         order = lambda d: (d.meta.get("doc_id") or "", d.meta.get("position") or 0)  # noqa: E731
         return {g: sorted(docs, key=order) for g, docs in out.items()}
 
+    def check(self, full: bool = False) -> list[str]:
+        """Problems of the store, ``[]`` when sound: the cluster answers, and the passage and
+        document indices are not red (``GET _cluster/health``; ``full`` is the same: a
+        cluster checks its own segments)."""
+        try:
+            self.info()
+            status = self._call(self.client.cluster.health, index=f"{self.index}*").get("status")
+        except Exception as err:  # noqa: BLE001 - reported, not raised: this is the health check
+            return [f"{self.url}: {type(err).__name__}: {err}"]
+        return [f"{self.url}: index {self.index} is red (shards unassigned)"] if status == "red" else []
+
     def close(self) -> None:
         """Close the HTTP connections."""
         self.client.close()

@@ -275,6 +275,11 @@ class PassageStore(DocumentStore, Protocol):
         """Every document record, ordered by path."""
         ...
 
+    def check(self, full: bool = False) -> list[str]:
+        """Problems found in the store (one line each, naming the file or index), ``[]`` when
+        sound; ``full`` also runs the slow checks (SQLite's ``quick_check``)."""
+        ...
+
     def update_record_meta(self, changes: dict[str, dict[str, Any]]) -> int:
         """Merge ``{doc_id: {field: value}}`` into document records' ``meta`` (passages are
         untouched); returns how many records were updated (unknown ids are skipped)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -73,6 +75,9 @@ def _open_store(settings: Settings, check_model: bool = True):
     try:
         store = open_store(settings)
         built_with = store.info().get("embedding_model")
+    except sqlite3.DatabaseError as err:
+        console.print(f"[red]{escape(_damaged(settings, err))}[/red]")
+        raise typer.Exit(2) from err
     except (ValueError, ImportError, ConnectionError) as err:
         console.print(f"[red]cannot open the {settings.store} store: {escape(str(err))}[/red]")
         raise typer.Exit(2) from err
@@ -83,6 +88,13 @@ def _open_store(settings: Settings, check_model: bool = True):
         console.print(f"[red]{escape(str(mismatch))}[/red]")
         raise typer.Exit(2) from mismatch
     return store
+
+
+def _damaged(settings: Settings, err: Exception) -> str:
+    """One line for a store whose SQLite file is damaged: the file, SQLite's words, what to do."""
+    return (f"the store's database {Path(settings.data_dir) / 'khub.sqlite'} is damaged ({err}): "
+            "`khub stats --check` reports what is wrong; restore the data dir from a backup, or ingest "
+            "into a new KHUB_DATA_DIR (the corpus files are untouched)")
 
 
 def _print_json(data) -> None:
@@ -468,12 +480,27 @@ def evaluate_cmd(
 
 
 @app.command()
-def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /stats returns")) -> None:
+def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /stats returns"),
+          check: bool = typer.Option(False, "--check", help="check the store instead: SQLite's quick_check (reads "
+                                     "every page), and the BM25 index and retrieval arrays against SQLite; "
+                                     "exit 1 when something is wrong")) -> None:
     """What the store holds: passages, documents, model, and one line per document."""
     from khub.api.service import store_stats
 
     settings = _settings()
-    info = store_stats(_open_store(settings, check_model=False))
+    store = _open_store(settings, check_model=False)
+    if check:
+        with console.status("checking the store (SQLite quick_check reads every page)…"):
+            store.prepare_search()  # map (or derive) the retrieval arrays, so they are checked too
+            problems = store.check(full=True)
+        if as_json:
+            _print_json({"ok": not problems, "problems": problems})
+        else:
+            for line in problems:
+                console.print(f"[red]damaged[/red] {escape(line)}")
+            console.print("store checked: no problem found" if not problems else f"{len(problems)} problem(s) found")
+        raise typer.Exit(1 if problems else 0)
+    info = store_stats(store)
     docs = info["documents_list"]
     if as_json:
         _print_json(info)
@@ -491,6 +518,21 @@ def stats(as_json: bool = typer.Option(False, "--json", help="print what GET /st
     out.print(table)
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:
+    """The ``khub`` program: :data:`app`, with the errors a user can cause shown as one line
+    and exit status 2 instead of a traceback (an invalid query or mode, a damaged store)."""
+    from khub.errors import KhubError
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    app()
+    try:
+        app(standalone_mode=True)
+    except KhubError as err:
+        console.print(f"[red]{escape(str(err))}[/red]")
+        sys.exit(2)
+    except sqlite3.DatabaseError as err:
+        console.print(f"[red]{escape(_damaged(_settings(), err))}[/red]")
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -182,3 +182,93 @@ def test_original_is_the_recorded_absolute_file_never_one_under_the_servers_cwd(
         original.unlink()
         original.symlink_to(decoy / original.name)  # swapped for a link to elsewhere: not served
         assert client.get(f"/passages/{hit['id']}/original").status_code == 404
+
+
+@pytest.fixture
+def small_store(tmp_path):
+    """The English manual (3 files, ~420 passages) ingested into ``<tmp>/data``."""
+    folder = tmp_path / "in"
+    shutil.copytree(MANUAL / "en", folder)
+    data = tmp_path / "data"
+    run = _ingest([str(folder)], data, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    return data
+
+
+def _damage(db: Path, offset: int, length: int = 4096) -> None:
+    with db.open("r+b") as fh:
+        fh.seek(offset)
+        fh.write(b"\xde\xad\xbe\xef" * (length // 4))
+
+
+def test_a_lost_bm25_meta_json_is_rebuilt_not_silently_empty(small_store):
+    """Finding 3: without ``bm25/meta.json`` tantivy opened a new, empty index at SQLite's
+    generation; every query gave no_match while /health said ok."""
+    store = EmbeddedDocumentStore(small_store)
+    before = [d.id for d in store.bm25_retrieval("land degradation neutrality", "en")]
+    store.close()
+    assert before
+    (small_store / "bm25" / "meta.json").unlink()
+    store = EmbeddedDocumentStore(small_store)
+    assert [d.id for d in store.bm25_retrieval("land degradation neutrality", "en")] == before
+    assert store.check(full=True) == []
+
+
+def test_health_is_degraded_when_the_parts_of_the_store_disagree(small_store):
+    """Finding 3: /health said ok over a store whose BM25 index and SQLite disagreed."""
+    from fastapi.testclient import TestClient
+
+    from khub.api.app import create_app
+
+    with TestClient(create_app(Settings(data_dir=small_store))) as client:
+        assert client.get("/health").json()["status"] == "ok"
+        db = sqlite3.connect(small_store / "khub.sqlite")
+        db.execute("DELETE FROM passages WHERE rowid IN (SELECT rowid FROM passages LIMIT 5)")  # behind the store's back
+        db.commit()
+        db.close()
+        client.app.state.service._health = None  # the next probe reads the store again (else within 5 s)
+        health = client.get("/health").json()
+        assert health["status"] == "degraded"
+        assert any("bm25" in p and "SQLite" in p for p in health["problems"]), health
+
+
+def test_a_damaged_page_is_reported_by_check_and_503_names_the_file(small_store):
+    """Finding 3: a corrupted SQLite page gave /health ok and 500s on some passages."""
+    from fastapi.testclient import TestClient
+
+    from khub.api.app import create_app
+
+    db = small_store / "khub.sqlite"
+    sqlite3.connect(db).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    ids = [r[0] for r in sqlite3.connect(db).execute("SELECT id FROM passages ORDER BY rowid")]
+    _damage(db, db.stat().st_size // 2)
+    env = {**os.environ, "KHUB_DATA_DIR": str(small_store), "COLUMNS": "400"}
+    checked = subprocess.run([*KHUB, "stats", "--check"], env=env, capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 1
+    assert f"{db}: quick_check:" in checked.stderr and "Traceback" not in checked.stderr
+    with TestClient(create_app(Settings(data_dir=small_store)), raise_server_exceptions=False) as client:
+        statuses = {client.get(f"/documents/{pid}").status_code for pid in ids}
+        assert 500 not in statuses and 503 in statuses
+        health = client.get("/health").json()
+        assert health["status"] == "degraded" and str(db) in health["problems"][0]
+
+
+def test_a_damaged_header_gives_one_line_naming_the_file(small_store):
+    """Finding 3: a changed header byte gave tracebacks in search, stats and serve."""
+    db = small_store / "khub.sqlite"
+    _damage(db, 0, 16)
+    env = {**os.environ, "KHUB_DATA_DIR": str(small_store), "COLUMNS": "400"}
+    for args in (["stats"], ["search", "soil erosion"], ["serve", "--port", "1", "--workers", "2"],
+                 ["ingest", str(MANUAL / "en")]):
+        run = subprocess.run([*KHUB, *args], env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 2, (args, run.stderr)
+        assert "Traceback" not in run.stderr and f"{db} is damaged" in run.stderr, (args, run.stderr)
+
+
+def test_cli_argument_errors_exit_2_without_a_traceback(small_store):
+    """Finding 7: ``khub search ""`` and ``--mode sql`` ended in a traceback with exit 1."""
+    env = {**os.environ, "KHUB_DATA_DIR": str(small_store), "COLUMNS": "400"}
+    for args, says in ((["search", ""], "q: the query is empty"),
+                       (["search", "soil", "--mode", "sql"], "mode: must be hybrid, bm25 or dense")):
+        run = subprocess.run([*KHUB, *args], env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 2 and says in run.stderr and "Traceback" not in run.stderr, run.stderr
