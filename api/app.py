@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 from khub.api.deps import reject_unknown_params
 from khub.api.errors import install_error_handlers
 from khub.api.middleware import (
+    BodyReadMiddleware,
     BodySizeLimitMiddleware,
     InflightLimitMiddleware,
     RequestIdMiddleware,
@@ -50,8 +51,9 @@ def create_app(settings: Settings | None = None, service: SearchService | None =
     install_error_handlers(app)
     for router in (search.router, answers.router, briefs.router, passages.router, status.router):
         app.include_router(router)
-    # the last added runs first: request id, security headers, body limit, in-flight bound, app
+    # the last added runs first: request id, security headers, body limit, body read, in-flight bound, app
     app.add_middleware(InflightLimitMiddleware, max_inflight=settings.max_inflight)
+    app.add_middleware(BodyReadMiddleware, timeout=settings.body_timeout_s)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -19,6 +19,7 @@ Layout (in this order):
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ from khub.api.answer import ScoredSentence, cite, rank_sentences, select_sentenc
 from khub.api.relevance import statement_has_evidence
 from khub.errors import InvalidRequestError
 from khub.text.analysis import analyze
+from khub.text.scripts import clip
 
 #: Sources in brief order, with the section heading each gets.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -154,13 +156,34 @@ def to_markdown(brief: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: python-docx refuses core properties (title, subject) longer than this (``docx.opc.coreprops``).
+CORE_PROPERTY_CHARS = 255
+#: Characters XML 1.0 does not allow (§2.2 "Char"): C0 controls but tab and line breaks, lone
+#: surrogates, U+FFFE/U+FFFF. PDF bullets come out of extraction as \x01, \x04, ...
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: Any) -> Any:
+    """``value`` (str, or dicts and lists of them) without the characters XML 1.0 forbids,
+    which python-docx cannot write (a quote with a PDF bullet's \x01 made the export fail)."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {k: xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [xml_safe(v) for v in value]
+    return value
+
+
 def to_docx(brief: dict[str, Any]) -> bytes:
     """The brief as a Word document (python-docx): the same content as :func:`to_markdown`,
     with Word headings, bulleted statements and a numbered reference list."""
     from docx import Document as WordDocument
 
+    brief = xml_safe(brief)
     doc = WordDocument()
-    doc.core_properties.title = f"Evidence brief: {brief['topic']}"
+    # core properties are limited to 255 characters by python-docx (a longer topic was a 500)
+    doc.core_properties.title = clip(f"Evidence brief: {brief['topic']}", CORE_PROPERTY_CHARS)
     doc.add_heading(f"Evidence brief: {brief['topic']}", level=1)
     note = doc.add_paragraph(f"Prepared with Knowledge Hub Search on {brief['generated']}. Statements are "
                              "quoted verbatim from the cited sources.")

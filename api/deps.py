@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
+from khub.api.models import check_text
 from khub.api.service import SearchService
 from khub.errors import InvalidRequestError
 
@@ -58,11 +59,18 @@ FiltersDep = Annotated[dict[str, Any], Depends(filter_params)]
 
 async def reject_unknown_params(request: Request) -> None:
     """Refuse query parameters the route does not take (``/search?q=soil&sourse=wocat`` would
-    otherwise search without the misspelt filter and say nothing).
+    otherwise search without the misspelt filter and say nothing), and query-string values that
+    are not text (``q=soil%00erosion``: :func:`khub.api.models.check_text`, as for JSON bodies).
 
     Raises:
-        InvalidRequestError: (422) naming the unknown parameters and the known ones.
+        InvalidRequestError: (422) naming the unknown parameters and the known ones, or the
+            parameter holding a control character.
     """
+    for name, value in request.query_params.multi_items():
+        try:
+            check_text(value)
+        except ValueError as err:
+            raise InvalidRequestError(f"{name[:100]}: {err}") from None
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:

@@ -33,6 +33,15 @@ def request_id(request: Request) -> str:
 
 #: An error body echoes at most this many characters of a rejected input.
 ECHO_CHARS = 100
+#: An error body lists at most this many validation errors (a body with 80,000 unknown keys
+#: once got an 11 MB 422) and its message is at most :data:`MESSAGE_CHARS` long.
+MAX_ERRORS = 20
+MESSAGE_CHARS = 2000
+
+
+def capped(message: str) -> str:
+    """``message`` cut to :data:`MESSAGE_CHARS` characters, saying how long it was."""
+    return message if len(message) <= MESSAGE_CHARS else f"{message[:MESSAGE_CHARS]}… ({len(message)} characters)"
 
 
 def echo(value: Any) -> str:
@@ -47,7 +56,7 @@ def jsonable(errors: Sequence[Any]) -> list[dict]:
     """Validation errors with only JSON-serialisable values; an input is echoed by :func:`echo`."""
     def clean(v):
         if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
+            return [clean(x) for x in v] if len(v) <= 10 else echo(v)  # a long list: a short prefix of it
         if isinstance(v, str):
             return echo(v)
         if isinstance(v, float) and not math.isfinite(v):
@@ -62,13 +71,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        parts = [f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'body'))}: {e['msg']}" for e in errors]
-        return JSONResponse(status_code=422, content={"message": "; ".join(parts), "detail": jsonable(errors)})
+        errors = list(exc.errors())
+        shown = errors[:MAX_ERRORS]
+        parts = [f"{'.'.join(echo(p) if isinstance(p, str) else str(p) for p in e['loc'] if p not in ('query', 'body'))}"
+                 f": {e['msg']}" for e in shown]
+        more = f"; … and {len(errors) - len(shown)} more errors" if len(errors) > len(shown) else ""
+        return JSONResponse(status_code=422, content={"message": capped("; ".join(parts)) + more,
+                                                      "detail": jsonable(shown)})
 
     @app.exception_handler(InvalidRequestError)
     async def invalid_request(_: Request, exc: InvalidRequestError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"message": str(exc)})
+        return JSONResponse(status_code=422, content={"message": capped(str(exc))})
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def damaged_store(request: Request, exc: sqlite3.DatabaseError) -> JSONResponse:

@@ -8,9 +8,18 @@ read or a worker thread is taken.
   well formed, else a new one); handlers read it as ``request.state.request_id``.
 * :class:`BodySizeLimitMiddleware`: a body over ``max_bytes`` gets 413, from its
   ``Content-Length`` before anything is read, or as soon as a chunked body passes the limit.
+* :class:`BodyReadMiddleware`: the whole request body is read, within ``timeout`` seconds,
+  before the request goes further; a body that does not arrive in time gets 408 and the
+  connection is closed. So a request counts as in flight only once its body is here, and
+  sockets that announce a body and send nothing hold no slot (issue 23: 80 such sockets made
+  every ``/search`` 503 for 55 s).
 * :class:`InflightLimitMiddleware`: at most ``max_inflight`` requests are handled at once per
-  worker process; the next gets 503 with ``Retry-After`` at once instead of waiting in an
-  unbounded queue (the "load shedding" of Google's SRE book, ch. 21, "Handling Overload").
+  worker process; the next gets 503 with ``Retry-After`` instead of waiting in a long queue
+  (the "load shedding" of Google's SRE book, ch. 21, "Handling Overload"). The
+  ``Retry-After`` is jittered (1 to 3 s) so that refused clients do not come back in step
+  (the "retry storms" of the same chapter). A request past the bound first waits for a slot,
+  up to about a second, as a sleeping coroutine: the queueing delay is bounded rather than
+  the queue, and clients that retry at once whatever ``Retry-After`` says are paced by it.
   Probes (``/health``) are never refused.
 * :class:`SecurityHeadersMiddleware`: a Content-Security-Policy without inline scripts
   (OWASP Secure Headers Project), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy``,
@@ -21,9 +30,11 @@ read or a worker thread is taken.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
+import random
 import re
 import uuid
 from typing import Any, Awaitable, Callable, MutableMapping, Sequence
@@ -120,29 +131,100 @@ class BodySizeLimitMiddleware:
         await self.app(scope, counted, tracked)
 
 
+class BodyReadMiddleware:
+    """Read the whole request body (at most ``timeout`` seconds) before the app sees the
+    request, then hand it over in one message; 408 and a closed connection when it does not
+    arrive in time (see the module docstring). Bodies are bounded by
+    :class:`BodySizeLimitMiddleware`, which runs before this one."""
+
+    def __init__(self, app: ASGIApp, timeout: float):
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            return await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                return await send_json(send, 408, {"message": f"request body: not received within {self.timeout:g} s"},
+                                       [(b"connection", b"close")])
+            if message["type"] != "http.request":
+                return  # the client went away (or the body limit answered 413): nothing to run
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as the app expects
+
+        await self.app(scope, replay, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether a request announces a body (``Content-Length`` > 0 or chunked transfer)."""
+    for k, v in scope["headers"]:
+        if k == b"content-length":
+            return v.strip() not in (b"0", b"")
+        if k == b"transfer-encoding":
+            return True
+    return False
+
+
 class InflightLimitMiddleware:
-    """503 with ``Retry-After`` when ``max_inflight`` requests are already being handled."""
+    """At most ``max_inflight`` requests handled at once; a request past it waits for a slot
+    up to ``admission_wait`` seconds, then gets 503 with a jittered ``Retry-After`` (see the
+    module docstring).
+
+    Args:
+        max_inflight: requests handled at once (computing, or waiting for the worker thread).
+        exempt: paths never refused or queued (probes).
+        retry_after: ``(low, high)`` whole seconds for ``Retry-After``, drawn uniformly.
+        admission_wait: longest wait for a slot, in seconds (each request draws 0.5-1.5x of
+            it). The wait is a sleeping coroutine: no thread, no work. It bounds the queueing
+            delay instead of the queue length (the "target" delay of CoDel, Nichols & Jacobson,
+            ACM Queue 2012), and it paces clients that retry at once whatever ``Retry-After``
+            says: measured with ``bench/load.py --compare-overload`` (issue 23), answering them
+            at once spent the worker's event loop on 503s and slowed ``/health`` past 1 s.
+    """
 
     def __init__(self, app: ASGIApp, max_inflight: int, exempt: tuple[str, ...] = ("/health",),
-                 retry_after: int = 1):
+                 retry_after: tuple[int, int] = (1, 3), admission_wait: float = 1.0):
         self.app = app
         self.max_inflight = max_inflight
         self.exempt = exempt
         self.retry_after = retry_after
+        self.admission_wait = admission_wait
         self.inflight = 0
+        self._slots: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             return await self.app(scope, receive, send)
-        if self.inflight >= self.max_inflight:
+        if self._slots is None:  # made here, on the server's event loop
+            self._slots = asyncio.Semaphore(self.max_inflight)
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.admission_wait * (0.5 + random.random()))
+        except asyncio.TimeoutError:
+            wait = random.randint(*self.retry_after)
             return await send_json(send, 503, {"message": f"busy: {self.inflight} requests in progress; retry "
-                                                          f"after {self.retry_after} s"},
-                                   [(b"retry-after", str(self.retry_after).encode())])
+                                                          f"after {wait} s"},
+                                   [(b"retry-after", str(wait).encode())])
         self.inflight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.inflight -= 1
+            self._slots.release()
 
 
 def script_hashes(html: bytes) -> list[str]:

@@ -275,7 +275,7 @@ class SearchService:
         return {
             "id": passage_id, "doc_id": doc_id, "citation": format_citation(doc.meta, doc.content),
             "language": doc.meta.get("language"), "url": http_url(doc.meta.get("url")), "path": doc.meta.get("path"),
-            "title": doc.meta.get("title"), "has_original": _original_path(doc.meta) is not None,
+            "title": doc.meta.get("title"), "has_original": self.original_file(passage_id) is not None,
             "translations": [{"id": e.id, "language": e.meta.get("language")} for e in editions if e.id != passage_id],
             "passages": [{"id": d.id, "text": d.content, "citation": format_citation(d.meta, d.content),
                           "kind": d.meta.get("kind"), "language": d.meta.get("language"),

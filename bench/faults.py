@@ -15,6 +15,18 @@ talks only to a server it starts on 127.0.0.1; bounded in time (about 3 minutes 
    file; no request fails, and the new text is found afterwards.
 4. **oversized bodies**: a 10 MB body gets 413; 20 concurrent 2 MB bodies all get 413 and
    the server's memory does not grow with them.
+
+Issue 23 (data safety), one check per finding:
+
+5. **prune elsewhere**: ``--prune`` from another working directory that has an empty folder
+   of the same relative name removes nothing; a missing root is refused (exit 2) and removes
+   nothing.
+6. **a file rewritten during ingest**: the stored hash is that of the text the passages hold.
+7. **lost ``bm25/meta.json``** and **a damaged SQLite header**: the index is rebuilt with the
+   same hits; the damaged file gives exit 2 and one line naming it, no traceback.
+8. **a second serve** on a busy port, and on a data dir already served: exit 2.
+9. **kill -9 of an ingest**: its worker processes end within 10 s.
+10. **a symbolic link out of the corpus**: reported, not indexed.
 """
 
 from __future__ import annotations
@@ -173,6 +185,156 @@ def oversized_bodies(tmp: Path) -> None:
         stop_server(proc)
 
 
+def _run(args: list[str], data: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*KHUB, *args], cwd=cwd, env={**os.environ, "KHUB_DATA_DIR": str(data), "COLUMNS": "400",
+                                                        **env}, capture_output=True, text=True, timeout=600)
+
+
+def _records(data: Path) -> list[dict]:
+    from khub.index.embedded_store import EmbeddedDocumentStore
+
+    store = EmbeddedDocumentStore(data)
+    try:
+        return store.list_documents()
+    finally:
+        store.close()
+
+
+def prune_elsewhere(tmp: Path, src: Path) -> None:
+    data = tmp / "prune"
+    home = tmp / "home"
+    home.mkdir()
+    shutil.copytree(src / "prais4-manual-2022", home / "corpus")
+    _run(["ingest", "corpus"], data, home)
+    before = len(_records(data))
+    other = tmp / "elsewhere"
+    (other / "corpus").mkdir(parents=True)
+    run = _run(["ingest", "corpus", "--prune", "--json"], data, other)
+    pruned = json.loads(run.stdout)["totals"].get("pruned", 0) if run.stdout.strip().startswith("{") else "?"
+    check("--prune from another working directory", pruned in (0, "?") and len(_records(data)) == before,
+          f"{before} documents before, {len(_records(data))} after; exit {run.returncode}, pruned {pruned}")
+    run = _run(["ingest", str(tmp / "no-such-mount"), "--prune"], data, home)
+    check("--prune of a missing root", run.returncode == 2 and len(_records(data)) == before,
+          f"exit {run.returncode}; {len(_records(data))} documents left of {before}")
+
+
+def rewritten_during_ingest(tmp: Path) -> None:
+    from khub.ingest.pipeline import file_hash
+
+    folder = tmp / "rewritten"
+    folder.mkdir()
+    target = folder / "note.txt"
+    versions = {marker: "\n\n".join(f"{i}. Paragraph {i} of the {marker} version, on rangeland grazing."
+                                    for i in range(1, 400)) for marker in ("alpha", "omega")}
+    hashes = {}
+    for marker, text in versions.items():
+        target.write_text(text, encoding="utf-8")
+        hashes[file_hash(target)] = marker
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        while not stop.is_set():
+            for text in versions.values():
+                target.write_text(text, encoding="utf-8")
+                time.sleep(0.01)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    data = tmp / "rewritten-data"
+    run = _run(["ingest", str(folder), "--json"], data, ROOT)
+    stop.set()
+    writer.join()
+    from khub.index.embedded_store import EmbeddedDocumentStore
+
+    store = EmbeddedDocumentStore(data)
+    records = store.list_documents()
+    texts = " ".join(p.content or "" for p in store.filter_documents())
+    store.close()
+    if not records:  # reported as changing while read: nothing stored is the honest outcome
+        check("a file rewritten during ingest", run.returncode != 0, f"not stored; exit {run.returncode}")
+        return
+    marker = hashes.get(records[0]["content_hash"])
+    other = next(m for m in versions if m != marker) if marker else None
+    check("a file rewritten during ingest", marker is not None and marker in texts and other not in texts,
+          f"stored hash is the {marker} version; its passages hold {marker}: {marker in texts}, the other "
+          f"version: {other in texts if other else '?'}")
+
+
+def damaged_parts(tmp: Path, src: Path) -> None:
+    from khub.index.embedded_store import EmbeddedDocumentStore
+
+    data = tmp / "damaged"
+    _run(["ingest", str(src / "unccd-convention")], data, ROOT)
+    store = EmbeddedDocumentStore(data)
+    before = [d.id for d in store.bm25_retrieval("drought desertification", "en")]
+    store.close()
+    (data / "bm25" / "meta.json").unlink()
+    store = EmbeddedDocumentStore(data)
+    after = [d.id for d in store.bm25_retrieval("drought desertification", "en")]
+    store.close()
+    check("lost bm25/meta.json", bool(before) and after == before, f"{len(before)} hits before, the same after: "
+                                                                   f"{after == before}")
+    with (data / "khub.sqlite").open("r+b") as fh:
+        fh.write(b"\xde\xad" * 8)
+    runs = {cmd: _run(cmd.split(), data, ROOT) for cmd in ("stats", "search drought")}
+    clean = all(r.returncode == 2 and "Traceback" not in r.stderr and "khub.sqlite is damaged" in r.stderr
+                for r in runs.values())
+    check("damaged SQLite header", clean, "; ".join(f"{c}: exit {r.returncode}" for c, r in runs.items()))
+
+
+def second_serve(tmp: Path) -> None:
+    from khub.server import reuseport_socket
+
+    first = reuseport_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    try:
+        run = _run(["serve", "--port", str(port), "--workers", "2", "--no-example"], tmp / "serve2", ROOT)
+    finally:
+        first.close()
+    check("a second serve on a busy port", run.returncode == 2 and "already in use" in run.stderr,
+          f"exit {run.returncode}")
+
+
+def workers_end_with_ingest(tmp: Path, src: Path) -> None:
+    data = tmp / "orphans"
+    proc = ingest([src], data, "--reindex", start_new_session=False)
+    workers: list[int] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(workers) < 2:
+        try:
+            kids = [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        except OSError:
+            kids = []
+        workers = [k for k in kids if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="replace")]
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(10)
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except OSError:
+            return False
+
+    left = [w for w in workers if alive(w)]
+    check("kill -9 of an ingest ends its workers", bool(workers) and not left,
+          f"{len(workers)} workers, {len(left)} alive 10 s after the kill")
+
+
+def symlink_out(tmp: Path, src: Path) -> None:
+    folder = tmp / "linked"
+    shutil.copytree(src / "unccd-convention", folder)
+    secret = tmp / "secret.txt"
+    secret.write_text("1. A private note that is not part of the corpus.", encoding="utf-8")
+    (folder / "secret.txt").symlink_to(secret)
+    run = _run(["ingest", str(folder), "--json"], tmp / "linked-data", ROOT)
+    files = {Path(f["path"]).name: f for f in json.loads(run.stdout)["files"]}
+    entry = files.get("secret.txt", {})
+    check("a symlink out of the corpus", entry.get("status") == "skipped" and "not followed" in entry.get("reason", ""),
+          f"secret.txt: {entry.get('status')} ({entry.get('reason')})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--save", type=Path)
@@ -185,6 +347,12 @@ def main() -> None:
         concurrent_ingests(tmp, src)
         ingest_while_serving(tmp, src)
         oversized_bodies(tmp)
+        prune_elsewhere(tmp, src)
+        rewritten_during_ingest(tmp)
+        damaged_parts(tmp, src)
+        second_serve(tmp)
+        workers_end_with_ingest(tmp, src)
+        symlink_out(tmp, src)
     held = sum(c["held"] for c in checks)
     print(f"\n{held} of {len(checks)} checks held ({time.perf_counter() - started:.0f} s)")
     if args.save:

@@ -42,6 +42,7 @@ from khub.ingest.pipeline import (
     to_passages,
 )
 from khub.ingest.tokens import token_counter
+from khub.processes import end_with_parent
 from khub.settings import Settings
 from khub.text.sentences import sentence_spans, strip_label
 
@@ -455,9 +456,11 @@ def _failure(path: Path, err: Exception) -> FileResult:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_start(settings_json: str, ocr_workers: int) -> None:
+def _worker_start(settings_json: str, ocr_workers: int, parent_pid: int | None = None) -> None:
     """Initialise one ingest worker process: its settings, embedders (one BLAS thread) and
-    token counter, kept for the process's life."""
+    token counter, kept for the process's life. It ends when the ingest dies, even by kill -9
+    (:func:`khub.processes.end_with_parent`)."""
+    end_with_parent(parent_pid)
     settings = Settings.model_validate_json(settings_json)
     text, docs = build_embedders(settings)
     _WORKER.update(settings=settings, text=text, docs=docs, count=token_counter(settings.embedding_model),
@@ -501,12 +504,12 @@ def _ingest_parallel(todo: list[Path], settings: Settings, writer: "_Writer", wo
     ocr_workers = settings.ocr_workers or cores
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_start,
-                             initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
+                             initargs=(worker_settings.model_dump_json(), ocr_workers, os.getpid())) as pool:
         crashed = _collect(pool, todo, writer)
     for path in crashed:  # a worker died (PDFium crashed on a file?): each again, alone in its own worker
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_worker_start,
-                                 initargs=(worker_settings.model_dump_json(), ocr_workers)) as pool:
+                                 initargs=(worker_settings.model_dump_json(), ocr_workers, os.getpid())) as pool:
             for again in _collect(pool, [path], writer):
                 _record(FileResult(path_key(again), "failed", reason="the worker process crashed on this file"),
                         time.perf_counter(), writer.results, writer.on_file)

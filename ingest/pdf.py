@@ -197,13 +197,15 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
     letters = {i: sum(ch.isalpha() for ch in text) for i, text in enumerate(pages, start=1)}
     no_text_layer = all(v == 0 for v in letters.values())
     garbled = {i for i, q in quality.items() if q.garbled}
+    images: set[int] = set()
     if options.ocr == "force":
         wanted = set(range(1, n + 1))
     elif no_text_layer:
         wanted = set(range(1, n + 1))
     else:
         nearly_empty = {i for i, v in letters.items() if v < MIN_LETTERS}
-        wanted = garbled | (_has_image(path, nearly_empty) if nearly_empty and options.ocr != "off" else set())
+        wanted = garbled | (_has_image(path, nearly_empty) if nearly_empty else set())
+    images = wanted - garbled
     result = PdfText(pages=pages, text_layer=text_layer)
     done: dict[int, str] = {}
     if wanted and options.ocr != "off" and tesseract_languages():
@@ -225,14 +227,15 @@ def read_pdf(path: Path, options: PdfOptions = PdfOptions()) -> PdfText:
         if done:
             result.notes.append(f"pages {page_ranges(set(done))} read by OCR"
                                 f"{' (garbled text layer)' if garbled & set(done) else ''}")
-    missing = (garbled | (wanted if no_text_layer else set())) - set(done)
+    missing = (garbled | images | (wanted if no_text_layer else set())) - set(done)
     for i in garbled - set(done):
         result.pages[i - 1] = ""  # wrong words are worse than none: not indexed
     if missing:
         why = ("OCR is off (KHUB_OCR=off)" if options.ocr == "off" else
                "tesseract is not installed (Debian: tesseract-ocr and tesseract-ocr-<lang>)"
                if not tesseract_languages() else "OCR failed on them")
-        kind = "no text layer" if no_text_layer else "garbled text layer"
+        kind = ("no text layer" if no_text_layer else "garbled text layer" if missing & garbled
+                else "images without a text layer")
         if options.ocr == "off" or not tesseract_languages():
             result.missing.append("ocr")
         result.notes.append(f"pages {page_ranges(missing)} need OCR ({kind}; {why}); not indexed")

@@ -397,15 +397,31 @@ def serve(
     process runs Python code on one core at a time, so one worker per core is what lets requests
     run in parallel. Each worker bounds its requests in progress (KHUB_MAX_INFLIGHT, then 503)
     and its request bodies (KHUB_MAX_BODY_BYTES, then 413)."""
-    import uvicorn
-
-    from khub.server import run_workers
-    from khub.ui.site import create_site
+    from khub.index.lock import ServeLockedError, serve_lock
+    from khub.server import PortInUseError, check_port_free
 
     settings = _settings()
     host = host or settings.api_host
     port = port or settings.api_port
     workers = workers or settings.api_workers or os.cpu_count() or 1
+    with ExitStack() as held:
+        try:  # one server per data dir, and none on a port that is served already
+            if settings.store == "embedded":
+                held.enter_context(serve_lock(Path(settings.data_dir), f"http://{host}:{port}"))
+            check_port_free(host, port)
+        except (ServeLockedError, PortInUseError) as err:
+            console.print(f"[red]{escape(str(err.args[-1] if isinstance(err, OSError) else err))}[/red]")
+            raise typer.Exit(2) from err
+        _serve(settings, host, port, workers, example)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int, example: bool) -> None:
+    """The body of ``khub serve`` once its data dir and port are its own."""
+    import uvicorn
+
+    from khub.server import guarded_protocol, run_workers
+    from khub.ui.site import create_site
+
     q = "What did Action Track 3 of the Food Systems Summit aim for"
     if example:
         console.print(f"[bold]example:[/bold] curl 'http://{host}:{port}/search?q={q.replace(' ', '+')}&k=5'")
@@ -423,9 +439,11 @@ def serve(
     console.print(f"[bold]search page:[/bold] http://{host}:{port}/   [bold]API docs:[/bold] http://{host}:{port}/docs"
                   f"   ({workers} worker{'s' if workers > 1 else ''})")
     if workers == 1:
-        uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info")
+        uvicorn.run(create_site(settings, service=service), host=host, port=port, log_level="info",
+                    http=guarded_protocol(settings.header_timeout_s))
     else:
-        run_workers("khub.ui.site:create_site", host=host, port=port, workers=workers)
+        run_workers("khub.ui.site:create_site", host=host, port=port, workers=workers,
+                    header_timeout=settings.header_timeout_s)
 
 
 @app.command(name="eval")

@@ -102,8 +102,15 @@ class Settings(BaseSettings):
         blas_threads: BLAS threads of the packaged embedder's forward pass (0: one per core);
             ``khub serve`` with N workers sets ``KHUB_BLAS_THREADS`` to cores / N, since two
             workers each running two BLAS threads on two cores made every request 4x slower.
-        max_inflight: requests handled at once per worker; the next gets 503 with
-            ``Retry-After`` instead of queueing without bound (``/health`` is never refused).
+        max_inflight: requests handled at once per worker (one computing, the rest waiting for
+            it); the next gets 503 with a jittered ``Retry-After`` instead of queueing
+            (``/health`` is never refused). 8, not 32: with one request computed at a time, 32
+            queued searches meant ~2 s waits before anything was shed (issue 23, measured with
+            ``bench/load.py --compare-overload``).
+        body_timeout_s: a request body must arrive within this many seconds (else 408 and the
+            connection is closed); a request counts as in flight only once its body is read.
+        header_timeout_s: a connection must send a request's whole header within this many
+            seconds of opening (or of the first byte of a keep-alive request), else it is closed.
     """
 
     model_config = SettingsConfigDict(env_prefix="KHUB_", env_file=".env", extra="ignore")
@@ -163,7 +170,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = Field(default=0, ge=0, le=64)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
-    max_inflight: int = Field(default=32, ge=1)
+    max_inflight: int = Field(default=8, ge=1)
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    header_timeout_s: float = Field(default=10.0, gt=0)
     api_threads: int = Field(default=1, ge=1, le=64)
     blas_threads: int = Field(default=0, ge=0, le=64)
 

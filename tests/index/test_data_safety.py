@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,75 @@ def test_cli_argument_errors_exit_2_without_a_traceback(small_store):
                        (["search", "soil", "--mode", "sql"], "mode: must be hybrid, bm25 or dense")):
         run = subprocess.run([*KHUB, *args], env=env, capture_output=True, text=True, timeout=300)
         assert run.returncode == 2 and says in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.slow
+def test_ingest_workers_end_with_a_killed_ingest(tmp_path):
+    """Finding 8: kill -9 of an ingest left its worker processes (~1 GB) running for minutes."""
+    import signal
+
+    folder = tmp_path / "in"
+    shutil.copytree(MANUAL / "fr", folder)
+    shutil.copytree(MANUAL / "es", folder / "es")
+    env = {**os.environ, "KHUB_DATA_DIR": str(tmp_path / "data"), "KHUB_INGEST_WORKERS": "2"}
+    proc = subprocess.Popen([*KHUB, "ingest", str(folder)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:  # the pool's processes (beside its resource tracker)
+        workers = [c for c in _children(proc.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the ingest started no worker processes"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() and
+                                              "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2] for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2]]
+    assert alive == [], f"workers {alive} outlived the killed ingest"
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (Debian: tesseract-ocr)")
+def test_pages_left_for_missing_ocr_are_read_once_ocr_works(tmp_path):
+    """Finding 8: a PDF ingested without OCR kept its skipped pages forever (a plain ingest said
+    "unchanged"); now its record is marked partial and the next ingest with OCR reads it again."""
+    import pypdfium2 as pdfium
+    from pypdf import PdfReader, PdfWriter
+
+    bad = ROOT / "tests/fixtures/bad"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    scan = tmp_path / "scan.pdf"  # a page of the scanned fixture as a 300 dpi page image, as a scanner makes it
+    drawn = pdfium.PdfDocument(str(bad / "scanned_image_only.pdf"))
+    drawn[0].render(scale=300 / 72).to_pil().convert("RGB").save(scan, resolution=300)
+    drawn.close()
+    writer = PdfWriter()
+    for part in (bad / "convention_extract.pdf", scan):
+        for page in PdfReader(part).pages:
+            writer.add_page(page)
+    with (folder / "mixed.pdf").open("wb") as fh:
+        writer.write(fh)
+    data = tmp_path / "data"
+    env = {**os.environ, "KHUB_DATA_DIR": str(data), "KHUB_OCR": "off"}
+    first = subprocess.run([*KHUB, "ingest", str(folder), "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert json.loads(first.stdout)["totals"] == {"indexed": 1}, first.stdout
+    record = EmbeddedDocumentStore(data).list_documents()[0]
+    assert record["meta"]["partial"] == ["ocr"]
+    env["KHUB_OCR"] = "auto"
+    second = subprocess.run([*KHUB, "ingest", str(folder), "--json"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    report = json.loads(second.stdout)
+    assert report["totals"] == {"replaced": 1} and report["files"][0]["ocr_pages"] >= 1, second.stdout
+    assert "partial" not in EmbeddedDocumentStore(data).list_documents()[0]["meta"]
+    third = subprocess.run([*KHUB, "ingest", str(folder), "--json"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert json.loads(third.stdout)["totals"] == {"unchanged": 1}
