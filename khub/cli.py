@@ -157,10 +157,10 @@ def ingest(
                 console.print(f"[red]{escape(str(err))}[/red]")
                 raise typer.Exit(2) from err
             if as_json:
-                _print_json({"would_prune": [{"path": r["path"], "passages": r["n_passages"]} for r in doomed]})
+                _print_json({"would_prune": [{"path": d["path"], "passages": d["n_passages"]} for d in doomed]})
             else:
-                for r in doomed:
-                    out.print(f"would prune {escape(r['path'])} ({r['n_passages']} passages)")
+                for d in doomed:
+                    out.print(f"would prune {escape(d['path'])} ({d['n_passages']} passages)")
                 console.print(f"--dry-run: {len(doomed)} document(s) would be pruned; nothing was changed")
             raise typer.Exit(0)
         with console.status(f"opening store at {where} and model {settings.embedding_model}…"):
