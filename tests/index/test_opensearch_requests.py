@@ -443,3 +443,20 @@ def test_a_hybrid_search_makes_five_round_trips(cluster, tmp_path, use_embedders
     assert out["results"] and not out["no_match"]
     assert len(cluster.requests) <= 5, Counter(p for _, p, _, _ in cluster.requests)
     assert cluster.paths().count("/_msearch") == 1, "the query's term statistics in one multi-search"
+
+
+def test_records_without_their_absolute_path_migrate_as_on_the_embedded_store(cluster, tmp_path):
+    """Issue 23: the record keeps the file's resolved absolute path (``meta.source_path``);
+    records of older stores get it on open, through a bulk ``update`` of their ``meta``."""
+    from khub.identity import SOURCE_FIELD, document_id
+    from khub.index.store import migrate_sources
+
+    store = _store(cluster)
+    ingested = tmp_path / "corpus" / "a.txt"
+    doc_id = document_id(ingested)
+    store.replace_document(doc_id, "corpus/a.txt", "h", {"title": "A"}, [_passage(f"{doc_id}:0", "one", doc_id)])
+    assert migrate_sources(store, [tmp_path / "elsewhere"]) == 0  # no base proves the path: left alone
+    assert SOURCE_FIELD not in store.document_record(doc_id)["meta"]
+    assert migrate_sources(store, [tmp_path / "elsewhere", tmp_path]) == 1
+    assert store.document_record(doc_id)["meta"] == {"title": "A", SOURCE_FIELD: ingested.as_posix()}
+    assert migrate_sources(store, [tmp_path]) == 0  # once recorded, never again
