@@ -236,7 +236,7 @@ def rewritten_during_ingest(tmp: Path) -> None:
         while not stop.is_set():
             for text in versions.values():
                 target.write_text(text, encoding="utf-8")
-                time.sleep(0.01)
+                time.sleep(0.2)  # long enough for some reads to see one version throughout
 
     writer = threading.Thread(target=rewrite)
     writer.start()
