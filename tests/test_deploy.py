@@ -40,7 +40,7 @@ def test_compose_runs_khub_after_a_healthy_cluster_on_localhost_only():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
     cluster, khub = services["opensearch"], services["khub"]
-    assert cluster["image"] == "opensearchproject/opensearch:2.17.1"
+    assert cluster["image"] == "opensearchproject/opensearch:2.19.1"
     assert "_cluster/health" in " ".join(cluster["healthcheck"]["test"])
     assert khub["depends_on"]["opensearch"]["condition"] == "service_healthy"
     for service in (cluster, khub):

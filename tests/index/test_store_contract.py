@@ -31,7 +31,8 @@ def open_store(request, tmp_path):
         return
     if not OPENSEARCH_URL:
         pytest.skip("OpenSearch contract tests need a live cluster: set KHUB_OPENSEARCH_URL "
-                    "(e.g. http://localhost:9200 after `docker compose up -d`)")
+                    "(`scripts/opensearch-node start` prints one, with Java 17 and Maven; or "
+                    "http://localhost:9200 after `docker compose up -d`)")
     pytest.importorskip("opensearchpy", reason="pip install -e '.[opensearch]'")
     from khub.index.opensearch_store import OpenSearchDocumentStore
 
