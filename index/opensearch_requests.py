@@ -42,6 +42,11 @@ class OpenSearchOptions:
         encoder: ``none`` or ``sq`` (Lucene scalar quantisation of the HNSW vectors: about 4x
             less memory for some recall; exact cosines are still recomputed from the stored floats).
         bulk_mb: size of one bulk request in MB (actions of several files are packed together).
+        ef_search: HNSW's search beam (Malkov & Yashunin 2018, "ef"), sent as the k-NN query's
+            ``method_parameters.ef_search``; Lucene otherwise searches with ef = k. Measured on
+            the sample corpus (4,633 passages, 101 dev-set questions, live 2.19.1 node) against the
+            embedded store's exact scan: top-100 recall 0.958 with ef = k = 100 (15 questions
+            with another dense top-10), 0.990 at 200, 0.9996 at 500 (none), 1.0 at 1,000.
         user / password / ca_certs / verify_certs: basic auth and TLS.
         timeout: seconds per request. retries: attempts on 429/5xx/connection errors.
     """
@@ -50,6 +55,7 @@ class OpenSearchOptions:
     replicas: int = 0
     encoder: Literal["none", "sq"] = "none"
     bulk_mb: float = 10.0
+    ef_search: int = 512
     user: str | None = None
     password: str | None = None
     ca_certs: str | None = None
@@ -63,6 +69,7 @@ class OpenSearchOptions:
         password = settings.opensearch_password
         return cls(shards=settings.opensearch_shards, replicas=settings.opensearch_replicas,
                    encoder=settings.opensearch_encoder, bulk_mb=settings.opensearch_bulk_mb,
+                   ef_search=settings.opensearch_ef_search,
                    user=settings.opensearch_user,
                    password=password.get_secret_value() if password is not None else None,
                    ca_certs=str(settings.opensearch_ca_certs) if settings.opensearch_ca_certs else None,
@@ -201,12 +208,15 @@ def bm25_query(content: list[str], frequent: list[str], filters: contract.Filter
 
 
 def knn_query(vector: list[float], filters: contract.Filters | None, top_k: int,
-              with_vectors: bool = True) -> dict[str, Any]:
+              with_vectors: bool = True, ef_search: int | None = None) -> dict[str, Any]:
     """The k-NN search body with filters applied during the search (Lucene engine); ``k`` is
     capped at :data:`MAX_K`. ``with_vectors=False`` leaves the stored vectors out of the hits
-    (about 10 kB of JSON per hit for 512 floats) when the score gives the cosine."""
+    (about 10 kB of JSON per hit for 512 floats) when the score gives the cosine. ``ef_search``
+    (at least ``k``) widens HNSW's search beam (:attr:`OpenSearchOptions.ef_search`)."""
     top_k = min(top_k, MAX_K)
     knn: dict[str, Any] = {"vector": [float(x) for x in vector], "k": top_k}
+    if ef_search:
+        knn["method_parameters"] = {"ef_search": max(int(ef_search), top_k)}
     clauses = filter_clauses(filters)
     if clauses:
         knn["filter"] = {"bool": {"filter": clauses}}

@@ -754,7 +754,8 @@ class OpenSearchDocumentStore:
             return []
         rescore = self.options.encoder != "none"
         hits = self._call(self.client.search, index=self._passages,
-                          body=knn_query(list(q), filters if clauses else None, top_k, with_vectors=rescore))
+                          body=knn_query(list(q), filters if clauses else None, top_k, with_vectors=rescore,
+                                         ef_search=self.options.ef_search))
         out = []
         q_norm = float(np.linalg.norm(q))
         for hit in hits["hits"]["hits"]:

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         opensearch_index: the passage alias (versions ``<index>-v<N>`` behind it).
         opensearch_user / opensearch_password / opensearch_ca_certs / opensearch_verify_certs:
             basic auth and TLS for the cluster.
+        opensearch_ef_search: HNSW search beam of the k-NN query (:class:`OpenSearchOptions`).
         opensearch_shards / opensearch_replicas / opensearch_encoder / opensearch_bulk_mb:
             passage index layout, vector encoder (``sq``: Lucene scalar quantisation) and bulk
             request size (:class:`khub.index.opensearch_store.OpenSearchOptions`).
@@ -127,6 +128,7 @@ class Settings(BaseSettings):
     opensearch_replicas: int = Field(default=0, ge=0, le=16)
     opensearch_encoder: Literal["none", "sq"] = "none"
     opensearch_bulk_mb: float = Field(default=10.0, gt=0, le=100)
+    opensearch_ef_search: int = Field(default=512, ge=1, le=10_000)
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     query_prefix: str = ""
