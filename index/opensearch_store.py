@@ -466,7 +466,16 @@ class OpenSearchDocumentStore:
         return nullcontext()
 
     def prepare_search(self) -> None:
-        """Nothing to build: OpenSearch indexes as it writes (each write path refreshes)."""
+        """Expunge the deleted passages of the passage index (``_forcemerge?only_expunge_deletes``)
+        at the end of an ingest. Lucene's BM25 statistics count a deleted document until its
+        segment is merged, and an ingest deletes (replaced passages, and every passage whose
+        translation group alignment rewrote): measured live, a fresh ingest of 5 files then gave
+        other BM25 hits and facet counts than the embedded store for the same files."""
+        if not self._has_index() or self._building:
+            return
+        self._refresh()  # the deletes of the last writes are visible to the merge
+        self._call(self.client.indices.forcemerge, index=self._passages, only_expunge_deletes=True)
+        self._refresh()
 
     def reset(self) -> int:
         """Remove every passage and document record and forget the embedding model (the passage

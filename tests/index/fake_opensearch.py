@@ -164,7 +164,7 @@ class FakeCluster:
         if op == "_settings":
             self.indices[idx]["settings"].setdefault("index", {}).update(body.get("index", {}))
             return 200, {"acknowledged": True}
-        if op == "_refresh":
+        if op in ("_refresh", "_forcemerge"):
             return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
         if op == "_count":
             docs = self.indices[idx]["docs"].values()
