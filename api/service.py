@@ -21,7 +21,7 @@ from khub.index.embedders import build_embedders, embed_batch
 from khub.index.highlight import highlight
 from khub.index.retrieval import MODES, Mode, build_retrieval
 from khub.index.store import EmbeddingMismatchError, PassageStore, count_facets
-from khub.index.stores import open_store
+from khub.index.stores import damage_message, open_store
 from khub.settings import Settings
 from khub.urls import http_url
 
@@ -275,7 +275,7 @@ class SearchService:
         return {
             "id": passage_id, "doc_id": doc_id, "citation": format_citation(doc.meta, doc.content),
             "language": doc.meta.get("language"), "url": http_url(doc.meta.get("url")), "path": doc.meta.get("path"),
-            "title": doc.meta.get("title"), "has_original": self.original_file(passage_id) is not None,
+            "title": doc.meta.get("title"), "has_original": self._original_of(doc.meta) is not None,
             "translations": [{"id": e.id, "language": e.meta.get("language")} for e in editions if e.id != passage_id],
             "passages": [{"id": d.id, "text": d.content, "citation": format_citation(d.meta, d.content),
                           "kind": d.meta.get("kind"), "language": d.meta.get("language"),
@@ -289,7 +289,11 @@ class SearchService:
         resolved against the server's working directory, and only while it still resolves to
         itself (a file replaced by a symbolic link to elsewhere is not served)."""
         found = self.store.get_documents([passage_id], with_embedding=False)
-        record = self.store.document_record(found[0].meta.get("doc_id", "")) if found else None
+        return self._original_of(found[0].meta) if found else None
+
+    def _original_of(self, meta: dict[str, Any]) -> Path | None:
+        """:meth:`original_file` of a passage already read (its ``meta``)."""
+        record = self.store.document_record(meta.get("doc_id") or "")
         return _original_path(record) if record else None
 
     def document(self, passage_id: str) -> dict[str, Any] | None:
@@ -340,7 +344,7 @@ class SearchService:
                 info = self.store.info()
                 problems = self.store.check()
             except Exception as err:  # noqa: BLE001 - a store that cannot even count is degraded, not down
-                info, problems = {"passages": 0, "documents": 0, "embedding_model": None}, [damage_message(self, err)]
+                info, problems = {"passages": 0, "documents": 0, "embedding_model": None}, [damage_message(self.settings, err)]
             problems += [self.damage] if self.damage and self.damage not in problems else []
             self._health = (now, {"status": "degraded" if problems else "ok", "passages": info["passages"],
                                   "documents": info["documents"], "embedding_model": info["embedding_model"],
@@ -350,16 +354,9 @@ class SearchService:
     def report_damage(self, err: Exception) -> str:
         """Record that a request met a damaged store (a ``sqlite3.DatabaseError``); returns the
         message for the client, which names the file and the command that checks it."""
-        self.damage = damage_message(self, err)
+        self.damage = damage_message(self.settings, err)
         self._health = None
         return self.damage
-
-
-def damage_message(service: "SearchService", err: Exception) -> str:
-    """One line for a damaged store: which file, what SQLite said, what to run."""
-    where = (f"{service.settings.data_dir}/khub.sqlite" if service.settings.store == "embedded"
-             else service.settings.opensearch_url)
-    return f"store damaged: {where}: {err} (run `khub stats --check`)"
 
 
 def _original_path(record: dict[str, Any]) -> Path | None:

@@ -109,11 +109,11 @@ class EmbeddedDocumentStore:
         self._deletes: set[str] = set()
         self._bm25 = _BM25Index(self.data_dir / "bm25")
         stale = self._bm25.generation() != self.generation  # first open, or a crash between commits
-        if not stale and self._bm25.num_docs() != self.count_documents():
+        if not stale and (counts := (self._bm25.num_docs(), self.count_documents()))[0] != counts[1]:
             # at SQLite's generation but not holding its passages: files of the index lost (a
             # missing meta.json opens as a new, empty index) or damaged
             logger.warning("BM25 index of %s holds %d passages, SQLite %d: rebuilding it from SQLite",
-                           self.data_dir, self._bm25.num_docs(), self.count_documents())
+                           self.data_dir, *counts)
             stale = True
         if stale:
             try:
@@ -339,22 +339,22 @@ class EmbeddedDocumentStore:
         return n
 
     # -------------------------------------------------- documents (ingestion)
+    _RECORD = "SELECT doc_id, path, content_hash, n_passages, ingested_at, meta FROM documents"
+
+    @staticmethod
+    def _record_of(row: tuple) -> dict[str, Any]:
+        return {"doc_id": row[0], "path": row[1], "content_hash": row[2], "n_passages": row[3],
+                "ingested_at": row[4], "meta": json.loads(row[5] or "{}")}
+
     def document_record(self, doc_id: str) -> dict[str, Any] | None:
         """The stored record of an ingested document (path, content_hash, n_passages, ...) or None."""
-        row = self._db.execute(
-            "SELECT doc_id, path, content_hash, n_passages, ingested_at, meta FROM documents WHERE doc_id=?", (doc_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        return {
-            "doc_id": row[0], "path": row[1], "content_hash": row[2], "n_passages": row[3],
-            "ingested_at": row[4], "meta": json.loads(row[5] or "{}"),
-        }
+        row = self._db.execute(f"{self._RECORD} WHERE doc_id=?", (doc_id,)).fetchone()
+        return self._record_of(row) if row is not None else None
 
     def list_documents(self) -> list[dict[str, Any]]:
-        """Records of every ingested document, ordered by path."""
-        ids = [r[0] for r in self._db.execute("SELECT doc_id FROM documents ORDER BY path")]
-        return [r for r in (self.document_record(i) for i in ids) if r is not None]
+        """Records of every ingested document, ordered by path (one query: every store open
+        reads them, :func:`khub.index.store.migrate_sources`, and so does every facet count)."""
+        return [self._record_of(r) for r in self._db.execute(f"{self._RECORD} ORDER BY path").fetchall()]
 
     def update_record_meta(self, changes: dict[str, dict[str, Any]]) -> int:
         """Merge ``{doc_id: {field: value}}`` into the document records' ``meta``, in one
@@ -443,9 +443,9 @@ class EmbeddedDocumentStore:
             if generation == self._snap.generation:
                 return  # another thread reloaded while this one waited for the lock
             snap = snapshot.load(self._snapshots, generation)
-            if snap is not None and len(snap.ids) != self.count_documents():
+            if snap is not None and len(snap.ids) != (n := self.count_documents()):
                 logger.warning("retrieval arrays of %s (generation %d) hold %d passages, SQLite %d: deriving them "
-                               "again", self.data_dir, generation, len(snap.ids), self.count_documents())
+                               "again", self.data_dir, generation, len(snap.ids), n)
                 snap = None
             if snap is None:
                 with snapshot.locked(self._snapshots, wait=wait or self._snap.generation < 0) as held:

@@ -29,6 +29,7 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DocumentStore, DuplicatePolicy
 
 from khub.errors import InvalidRequestError, KhubError
+from khub.identity import SOURCE_FIELD, recover_source
 from khub.text.analysis import analyze
 
 #: Metadata fields that retrieval can filter on (exact match, or any of a list). A
@@ -353,8 +354,6 @@ def migrate_sources(store: Any, bases: list[Any]) -> int:
         bases: candidate working directories of the ingests that wrote the store
             (:func:`khub.identity.candidate_bases`).
     """
-    from khub.identity import SOURCE_FIELD, recover_source
-
     changes = {}
     for record in store.list_documents():
         if (record.get("meta") or {}).get(SOURCE_FIELD):

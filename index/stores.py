@@ -38,3 +38,14 @@ def open_store(settings: Settings) -> PassageStore:
                                     options=OpenSearchOptions.from_settings(settings))
     migrate_sources(store, candidate_bases(Path(settings.data_dir)))
     return store
+
+
+def damage_message(settings: Settings, err: Exception) -> str:
+    """One line for a store found damaged (a ``sqlite3.DatabaseError``: a corrupted page or
+    header): the file (or cluster), what was said, what to run. Shared by the CLI (exit 2) and
+    the API (503, and ``/health``'s problems)."""
+    if settings.store != "embedded":
+        return f"the store at {settings.opensearch_url} failed: {err} (run `khub stats --check`)"
+    return (f"the store's database {Path(settings.data_dir) / 'khub.sqlite'} is damaged ({err}): "
+            "`khub stats --check` reports what is wrong; restore the data dir from a backup, or ingest "
+            "into a new KHUB_DATA_DIR (the corpus files are untouched)")

@@ -91,10 +91,10 @@ def _open_store(settings: Settings, check_model: bool = True):
 
 
 def _damaged(settings: Settings, err: Exception) -> str:
-    """One line for a store whose SQLite file is damaged: the file, SQLite's words, what to do."""
-    return (f"the store's database {Path(settings.data_dir) / 'khub.sqlite'} is damaged ({err}): "
-            "`khub stats --check` reports what is wrong; restore the data dir from a backup, or ingest "
-            "into a new KHUB_DATA_DIR (the corpus files are untouched)")
+    """One line for a damaged store (:func:`khub.index.stores.damage_message`)."""
+    from khub.index.stores import damage_message
+
+    return damage_message(settings, err)
 
 
 def _print_json(data) -> None:
